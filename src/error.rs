@@ -1,0 +1,41 @@
+//! Exit statuses and the one place that prints errors.
+
+use std::io::Write;
+
+/// What inject's own exit status means (SPEC §6.2). A child's status passes through as is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitCode {
+    Success,
+    /// `check` found errors.
+    Findings,
+    /// inject itself failed: usage, sources, names, required variables, a terminal refused.
+    Failure,
+    /// The program was found but could not be executed.
+    CannotExecute,
+    /// The program (or its `#!` interpreter) was not found.
+    NotFound,
+}
+
+impl From<ExitCode> for i32 {
+    fn from(code: ExitCode) -> i32 {
+        match code {
+            ExitCode::Success => 0,
+            ExitCode::Findings => 1,
+            ExitCode::Failure => 125,
+            ExitCode::CannotExecute => 126,
+            ExitCode::NotFound => 127,
+        }
+    }
+}
+
+/// Print one `inject: error: …` line per message. Messages never hold a secret value.
+pub fn report(message: &str) {
+    for line in message.lines() {
+        let _ = writeln!(std::io::stderr().lock(), "inject: error: {line}");
+    }
+}
+
+/// A note for `-v`, or a warning; always one line on stderr.
+pub fn note(kind: &str, message: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "inject: {kind}: {message}");
+}

@@ -1,0 +1,150 @@
+//! PURE: render `inject list` (SPEC §7.1): name, origin, and the value hidden or shown.
+
+use serde_json::json;
+
+/// One line of the listing.
+pub struct Row<'a> {
+    pub name: &'a str,
+    /// The key path it came from; `None` for a value kept from the environment.
+    pub key: Option<String>,
+    /// `file:line`, a secrets-directory path, or `env`.
+    pub origin: String,
+    pub source: String,
+    pub line: Option<u32>,
+    pub value: &'a str,
+}
+
+pub fn table(rows: &[Row], reveal: bool) -> String {
+    let name_width = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let origin_width = rows
+        .iter()
+        .map(|r| r.origin.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for row in rows {
+        let value = if reveal {
+            one_line(row.value)
+        } else {
+            hidden(row.value)
+        };
+        let line = format!(
+            "{:name_width$}  {:origin_width$}  {value}",
+            row.name, row.origin
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+pub fn json(rows: &[Row], reveal: bool) -> String {
+    let items: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|row| {
+            let mut item = json!({
+                "name": row.name,
+                "key": row.key,
+                "source": row.source,
+                "line": row.line,
+                "bytes": row.value.len(),
+            });
+            if reveal {
+                item["value"] = json!(row.value);
+            }
+            item
+        })
+        .collect();
+    let mut out = serde_json::Value::Array(items).to_string();
+    out.push('\n');
+    out
+}
+
+fn hidden(value: &str) -> String {
+    match value.len() {
+        0 => "(empty)".into(),
+        1 => "(hidden, 1 byte)".into(),
+        n => format!("(hidden, {n} bytes)"),
+    }
+}
+
+/// A revealed value on one line: control characters escaped (`export` gives exact bytes).
+fn one_line(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows() -> Vec<Row<'static>> {
+        vec![
+            Row {
+                name: "TRELLO_API_KEY",
+                key: Some("trello.api_key".into()),
+                origin: ".streamlit/secrets.toml:2".into(),
+                source: ".streamlit/secrets.toml".into(),
+                line: Some(2),
+                value: "k-123",
+            },
+            Row {
+                name: "db",
+                key: None,
+                origin: "env".into(),
+                source: "env".into(),
+                line: None,
+                value: "a\nb",
+            },
+        ]
+    }
+
+    #[test]
+    fn hidden_by_default() {
+        assert_eq!(
+            table(&rows(), false),
+            "TRELLO_API_KEY  .streamlit/secrets.toml:2  (hidden, 5 bytes)\n\
+             db              env                        (hidden, 3 bytes)\n"
+        );
+    }
+
+    #[test]
+    fn revealed_on_one_line() {
+        assert_eq!(
+            table(&rows(), true),
+            "TRELLO_API_KEY  .streamlit/secrets.toml:2  k-123\n\
+             db              env                        a\\nb\n"
+        );
+    }
+
+    #[test]
+    fn json_hides_unless_revealed() {
+        let hidden = json(&rows(), false);
+        assert!(!hidden.contains("k-123"), "{hidden}");
+        assert_eq!(
+            hidden,
+            "[{\"bytes\":5,\"key\":\"trello.api_key\",\"line\":2,\"name\":\"TRELLO_API_KEY\",\"source\":\".streamlit/secrets.toml\"},\
+             {\"bytes\":3,\"key\":null,\"line\":null,\"name\":\"db\",\"source\":\"env\"}]\n"
+        );
+        assert!(json(&rows(), true).contains("\"value\":\"k-123\""));
+    }
+
+    #[test]
+    fn empty_and_short_values() {
+        assert_eq!(hidden(""), "(empty)");
+        assert_eq!(hidden("x"), "(hidden, 1 byte)");
+    }
+}
