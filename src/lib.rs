@@ -10,6 +10,7 @@ pub mod error;
 pub mod flatten;
 pub mod launch;
 pub mod list;
+pub mod mask;
 pub mod source;
 pub mod value;
 
