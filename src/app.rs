@@ -170,9 +170,18 @@ fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Parse the command line; clap's usage errors become exit status 125.
 pub fn parse(args: Vec<OsString>) -> Result<Cli, i32> {
-    use clap::Parser;
     use clap::error::ErrorKind;
-    match Cli::try_parse_from(args) {
+    use clap::{CommandFactory, FromArgMatches};
+    // An `INJECT_*` variable that is set but empty counts as unset (as
+    // `STREAMLIT_SECRETS_FILES` does): `ENV INJECT_FILE=` must not mean a file named ``.
+    let command = Cli::command().mut_args(|arg| match arg.get_env() {
+        Some(name) if std::env::var_os(name).is_some_and(|v| v.is_empty()) => arg.env(None::<&str>),
+        _ => arg,
+    });
+    let parsed = command
+        .try_get_matches_from(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    match parsed {
         Ok(cli) => Ok(cli),
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             let _ = e.print();
