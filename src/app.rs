@@ -114,15 +114,16 @@ fn list(cli: &Cli, args: &ListArgs) -> anyhow::Result<ExitCode> {
         error::note("note", "no secrets source found: nothing would be injected");
     }
     let composed = compose(cli, &secrets.variables);
-    let inherited_value = |name: &str| -> String {
+    // An inherited value need not be UTF-8: shown lossily, but counted in real bytes.
+    let inherited_value = |name: &str| -> (String, usize) {
         composed
             .env
             .iter()
             .find(|(n, _)| n == OsStr::new(name))
-            .map(|(_, v)| v.to_string_lossy().into_owned())
+            .map(|(_, v)| (v.to_string_lossy().into_owned(), v.len()))
             .unwrap_or_default()
     };
-    let kept: Vec<(usize, String)> = composed
+    let kept: Vec<(usize, (String, usize))> = composed
         .kept_from_env
         .iter()
         .map(|&i| (i, inherited_value(&secrets.variables[i].name)))
@@ -132,13 +133,14 @@ fn list(cli: &Cli, args: &ListArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .enumerate()
         .map(|(i, v)| match kept.iter().find(|(k, _)| *k == i) {
-            Some((_, value)) => list::Row {
+            Some((_, (value, bytes))) => list::Row {
                 name: &v.name,
                 key: Some(v.key.to_string()),
                 origin: "env".into(),
                 source: "env".into(),
                 line: None,
                 value,
+                bytes: *bytes,
             },
             None => list::Row {
                 name: &v.name,
@@ -147,6 +149,7 @@ fn list(cli: &Cli, args: &ListArgs) -> anyhow::Result<ExitCode> {
                 source: v.origin.source.to_string(),
                 line: v.origin.line,
                 value: &v.value,
+                bytes: v.value.len(),
             },
         })
         .collect();
@@ -167,9 +170,18 @@ fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Parse the command line; clap's usage errors become exit status 125.
 pub fn parse(args: Vec<OsString>) -> Result<Cli, i32> {
-    use clap::Parser;
     use clap::error::ErrorKind;
-    match Cli::try_parse_from(args) {
+    use clap::{CommandFactory, FromArgMatches};
+    // An `INJECT_*` variable that is set but empty counts as unset (as
+    // `STREAMLIT_SECRETS_FILES` does): `ENV INJECT_FILE=` must not mean a file named ``.
+    let command = Cli::command().mut_args(|arg| match arg.get_env() {
+        Some(name) if std::env::var_os(name).is_some_and(|v| v.is_empty()) => arg.env(None::<&str>),
+        _ => arg,
+    });
+    let parsed = command
+        .try_get_matches_from(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    match parsed {
         Ok(cli) => Ok(cli),
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             let _ = e.print();

@@ -7,7 +7,7 @@
 //! is kept out of the way).
 
 use std::ffi::{CString, OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -121,10 +121,20 @@ fn describe(program: &OsStr, errno: Errno, env: &[Pair]) -> LaunchError {
             ExitCode::NotFound,
             format!("cannot run `{shown}`: no such file"),
         ),
-        Errno::ENOENT | Errno::ENOTDIR => (
-            ExitCode::NotFound,
-            format!("cannot run `{shown}`: command not found in `PATH`"),
-        ),
+        // The search went on past a file it found, so say which one has the bad `#!`.
+        Errno::ENOENT | Errno::ENOTDIR => match found_on_path(program.as_bytes(), env) {
+            Some(found) => (
+                ExitCode::NotFound,
+                format!(
+                    "cannot run `{shown}` (`{}`): its `#!` interpreter was not found: check the first line of the script",
+                    found.to_string_lossy()
+                ),
+            ),
+            None => (
+                ExitCode::NotFound,
+                format!("cannot run `{shown}`: command not found in `PATH`"),
+            ),
+        },
         Errno::EACCES if is_path && Path::new(program).is_dir() => (
             ExitCode::CannotExecute,
             format!("cannot run `{shown}`: it is a directory"),
@@ -140,6 +150,22 @@ fn describe(program: &OsStr, errno: Errno, env: &[Pair]) -> LaunchError {
         ),
     };
     LaunchError { code, message }
+}
+
+/// The first regular file named `program` in the child's `PATH`, as the search tried it.
+fn found_on_path(program: &[u8], env: &[Pair]) -> Option<OsString> {
+    if program.is_empty() {
+        return None;
+    }
+    child_path(env).split(|b| *b == b':').find_map(|dir| {
+        let mut candidate = dir.to_vec();
+        if !dir.is_empty() {
+            candidate.push(b'/');
+        }
+        candidate.extend_from_slice(program);
+        let candidate = OsString::from_vec(candidate);
+        Path::new(&candidate).is_file().then_some(candidate)
+    })
 }
 
 /// Linux refuses one string over 128 KiB (`MAX_ARG_STRLEN`), and argv + environment over

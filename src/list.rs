@@ -12,6 +12,8 @@ pub struct Row<'a> {
     pub source: String,
     pub line: Option<u32>,
     pub value: &'a str,
+    /// The length of the value in bytes (an inherited value shown lossily may be longer).
+    pub bytes: usize,
 }
 
 pub fn table(rows: &[Row], reveal: bool) -> String {
@@ -30,7 +32,7 @@ pub fn table(rows: &[Row], reveal: bool) -> String {
         let value = if reveal {
             one_line(row.value)
         } else {
-            hidden(row.value)
+            hidden(row.bytes)
         };
         let line = format!(
             "{:name_width$}  {:origin_width$}  {value}",
@@ -51,7 +53,7 @@ pub fn json(rows: &[Row], reveal: bool) -> String {
                 "key": row.key,
                 "source": row.source,
                 "line": row.line,
-                "bytes": row.value.len(),
+                "bytes": row.bytes,
             });
             if reveal {
                 item["value"] = json!(row.value);
@@ -64,8 +66,8 @@ pub fn json(rows: &[Row], reveal: bool) -> String {
     out
 }
 
-fn hidden(value: &str) -> String {
-    match value.len() {
+fn hidden(bytes: usize) -> String {
+    match bytes {
         0 => "(empty)".into(),
         1 => "(hidden, 1 byte)".into(),
         n => format!("(hidden, {n} bytes)"),
@@ -100,6 +102,7 @@ mod tests {
                 source: ".streamlit/secrets.toml".into(),
                 line: Some(2),
                 value: "k-123",
+                bytes: 5,
             },
             Row {
                 name: "db",
@@ -108,6 +111,7 @@ mod tests {
                 source: "env".into(),
                 line: None,
                 value: "a\nb",
+                bytes: 3,
             },
         ]
     }
@@ -144,7 +148,7 @@ mod tests {
 
     #[test]
     fn empty_and_short_values() {
-        assert_eq!(hidden(""), "(empty)");
-        assert_eq!(hidden("x"), "(hidden, 1 byte)");
+        assert_eq!(hidden(0), "(empty)");
+        assert_eq!(hidden(1), "(hidden, 1 byte)");
     }
 }
