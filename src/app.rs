@@ -135,7 +135,7 @@ fn list(cli: &Cli, args: &ListArgs) -> anyhow::Result<ExitCode> {
         .map(|(i, v)| match kept.iter().find(|(k, _)| *k == i) {
             Some((_, (value, bytes))) => list::Row {
                 name: &v.name,
-                key: Some(v.key.to_string()),
+                key: v.key.to_string(),
                 origin: "env".into(),
                 source: "env".into(),
                 line: None,
@@ -144,7 +144,7 @@ fn list(cli: &Cli, args: &ListArgs) -> anyhow::Result<ExitCode> {
             },
             None => list::Row {
                 name: &v.name,
-                key: Some(v.key.to_string()),
+                key: v.key.to_string(),
                 origin: v.origin.to_string(),
                 source: v.origin.source.to_string(),
                 line: v.origin.line,

@@ -5,8 +5,8 @@ use serde_json::json;
 /// One line of the listing.
 pub struct Row<'a> {
     pub name: &'a str,
-    /// The key path it came from; `None` for a value kept from the environment.
-    pub key: Option<String>,
+    /// The key path of the secret that gives the name (also when the environment's value is kept).
+    pub key: String,
     /// `file:line`, a secrets-directory path, or `env`.
     pub origin: String,
     pub source: String,
@@ -97,7 +97,7 @@ mod tests {
         vec![
             Row {
                 name: "TRELLO_API_KEY",
-                key: Some("trello.api_key".into()),
+                key: "trello.api_key".into(),
                 origin: ".streamlit/secrets.toml:2".into(),
                 source: ".streamlit/secrets.toml".into(),
                 line: Some(2),
@@ -106,7 +106,7 @@ mod tests {
             },
             Row {
                 name: "db",
-                key: None,
+                key: "db".into(),
                 origin: "env".into(),
                 source: "env".into(),
                 line: None,
@@ -141,7 +141,7 @@ mod tests {
         assert_eq!(
             hidden,
             "[{\"bytes\":5,\"key\":\"trello.api_key\",\"line\":2,\"name\":\"TRELLO_API_KEY\",\"source\":\".streamlit/secrets.toml\"},\
-             {\"bytes\":3,\"key\":null,\"line\":null,\"name\":\"db\",\"source\":\"env\"}]\n"
+             {\"bytes\":3,\"key\":\"db\",\"line\":null,\"name\":\"db\",\"source\":\"env\"}]\n"
         );
         assert!(json(&rows(), true).contains("\"value\":\"k-123\""));
     }

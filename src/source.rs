@@ -259,7 +259,14 @@ impl Converter<'_> {
             }
             DeValue::Float(f) => Value::Float(parse_float(f.as_str())),
             DeValue::Boolean(b) => Value::Boolean(*b),
-            DeValue::Datetime(d) => Value::Datetime(d.to_string()),
+            DeValue::Datetime(d) => {
+                // TOML 1.1 may leave the seconds out; RFC 3339 may not.
+                let mut d = *d;
+                if let Some(time) = &mut d.time {
+                    time.second.get_or_insert(0);
+                }
+                Value::Datetime(d.to_string())
+            }
             DeValue::Array(items) => Value::Array(
                 items
                     .iter()
@@ -440,6 +447,9 @@ mod tests {
             ("k = 1979-05-27 07:32:00Z", "1979-05-27T07:32:00Z"),
             ("k = 1979-05-27", "1979-05-27"),
             ("k = 07:32:00", "07:32:00"),
+            ("k = 07:32", "07:32:00"),
+            ("k = 1979-05-27T07:32Z", "1979-05-27T07:32:00Z"),
+            ("k = 07:32:00.5", "07:32:00.5"),
             ("k = \"multi\\nline\"", "multi\nline"),
             ("k = '''\nraw\\n\n'''", "raw\\n\n"),
             ("k = \"\"", ""),
