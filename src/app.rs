@@ -11,7 +11,7 @@ use crate::environment::{self, Composed, Pair};
 use crate::error::{self, ExitCode};
 use crate::flatten::{self, Variable};
 use crate::source::{self, Loaded};
-use crate::{launch, list};
+use crate::{init, launch, list};
 
 /// Run the parsed command line; returns the process exit status.
 pub fn run(cli: &Cli) -> i32 {
@@ -103,9 +103,36 @@ fn run_program(cli: &Cli) -> anyhow::Result<ExitCode> {
         error::note("note", &format!("setting {}", names.join(", ")));
     }
     drop(secrets);
+    if let Some(options) = init_mode(cli) {
+        if cli.verbose {
+            error::note(
+                "note",
+                "init mode: inject stays as a supervisor of the program",
+            );
+        }
+        return Ok(
+            init::run(&cli.program, &composed.env, &options).unwrap_or_else(|failure| {
+                error::report(&failure.message);
+                failure.code
+            }),
+        );
+    }
     let failure = launch::exec(&cli.program, &composed.env);
     error::report(&failure.message);
     Ok(failure.code)
+}
+
+/// Supervise (SPEC §6.3) when asked to, or by default when inject is PID 1; else exec.
+fn init_mode(cli: &Cli) -> Option<init::Options> {
+    let start = &cli.start;
+    if start.no_init {
+        return None;
+    }
+    let pid1 = init::is_pid1();
+    (start.init || pid1).then_some(init::Options {
+        group: start.group,
+        subreaper: !pid1,
+    })
 }
 
 fn list(cli: &Cli, args: &ListArgs) -> anyhow::Result<ExitCode> {

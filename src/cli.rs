@@ -22,6 +22,9 @@ pub struct Cli {
     #[command(flatten)]
     pub environment: EnvironmentArgs,
 
+    #[command(flatten)]
+    pub start: StartArgs,
+
     /// Print nothing but errors
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -100,6 +103,24 @@ pub struct EnvironmentArgs {
     pub keep: Vec<OsString>,
 }
 
+/// How the program is started (SPEC §6.3).
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Stay as a small supervisor, like tini: forward signals to the program, reap zombies,
+    /// exit with its status. Default: on exactly when inject is PID 1 (a container's
+    /// entry point)
+    #[arg(long, overrides_with = "no_init")]
+    pub init: bool,
+
+    /// Replace inject with the program even as PID 1
+    #[arg(long, overrides_with = "init")]
+    pub no_init: bool,
+
+    /// When supervising, forward signals to the program's whole process group
+    #[arg(short, long)]
+    pub group: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show what `inject -- …` would set: name, source and length, values hidden
@@ -150,5 +171,13 @@ mod tests {
         assert_eq!(cli.program, ["list", "--reveal"]);
         let cli = Cli::try_parse_from(["inject", "-f", "a.toml", "list"]).unwrap();
         assert!(matches!(cli.command, Some(Command::List(_))));
+    }
+
+    #[test]
+    fn the_last_of_init_and_no_init_wins() {
+        let cli = Cli::try_parse_from(["inject", "--init", "--no-init", "--", "x"]).unwrap();
+        assert!(!cli.start.init && cli.start.no_init);
+        let cli = Cli::try_parse_from(["inject", "--no-init", "--init", "-g", "--", "x"]).unwrap();
+        assert!(cli.start.init && !cli.start.no_init && cli.start.group);
     }
 }

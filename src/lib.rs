@@ -8,6 +8,7 @@ pub mod cli;
 pub mod environment;
 pub mod error;
 pub mod flatten;
+pub mod init;
 pub mod launch;
 pub mod list;
 pub mod mask;
