@@ -141,10 +141,26 @@ fn dotenv(name: &str, value: &str) -> Result<String, String> {
         out.push('"');
         out
     } else {
-        // Single quotes: literal for every dotenv reader, but for python-dotenv's `\\` and `\'`.
-        format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+        format!("'{}'", single_quoted(value))
     };
     Ok(format!("{key}={text}\n"))
+}
+
+/// The inside of a single-quoted value. python-dotenv reads `\\` and `\'` there as escapes and
+/// every other backslash literally, as dotenvx and Compose read all of them but `\'`; so only
+/// a backslash before a backslash or a quote is doubled, and the value means the same to
+/// all of them unless it holds such a pair.
+fn single_quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => out.push_str("\\'"),
+            '\\' if matches!(chars.peek(), Some('\\' | '\'')) => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn dotenv_key(name: &str) -> Result<String, String> {
@@ -349,6 +365,8 @@ mod tests {
                 ("A", "it's \"q\"", "A='it\\'s \"q\"'\n"),
                 ("A", r"x\n", "A=x\\n\n"),
                 ("A", r"\'", "A='\\\\\\''\n"),
+                ("A", r"a\nb c", "A='a\\nb c'\n"),
+                ("A", r"a\\b c", "A='a\\\\\\b c'\n"),
                 ("A", "l1\nl2", "A='l1\nl2'\n"),
                 ("A", "a\rb", "A=\"a\\rb\"\n"),
                 ("A", "a\r\\\"", "A=\"a\\r\\\\\\\"\"\n"),
