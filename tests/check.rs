@@ -14,7 +14,12 @@ fn no_value_shown(out: &Output) {
 }
 
 fn json_check(p: &Project, args: &[&str]) -> (i32, Value) {
-    let out = p.inject().args(args).args(["check", "--format", "json"]).output().unwrap();
+    let out = p
+        .inject()
+        .args(args)
+        .args(["check", "--format", "json"])
+        .output()
+        .unwrap();
     no_value_shown(&out);
     assert_eq!(text(&out.stderr), "");
     (
@@ -40,7 +45,10 @@ fn kinds(report: &Value) -> Vec<(String, String)> {
 #[test]
 fn a_clean_source_exits_0() {
     let p = Project::new();
-    p.write(".streamlit/secrets.toml", format!("[trello]\napi_key = \"{SECRET}\"\n"));
+    p.write(
+        ".streamlit/secrets.toml",
+        format!("[trello]\napi_key = \"{SECRET}\"\n"),
+    );
     expect(
         &p.run(["check"]),
         0,
@@ -67,8 +75,7 @@ fn the_default_list_is_checked_whole() {
     let global = p.home.join(".streamlit/secrets.toml");
     std::fs::create_dir_all(global.parent().unwrap()).unwrap();
     std::fs::write(&global, "a = 1\n").unwrap();
-    std::fs::set_permissions(&global, std::os::unix::fs::PermissionsExt::from_mode(0o640))
-        .unwrap();
+    std::fs::set_permissions(&global, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
     p.write(".streamlit/secrets.toml", "b = 2\n");
     expect(
         &p.run(["check"]),
@@ -85,7 +92,13 @@ fn the_default_list_is_checked_whole() {
 fn readable_by_group_or_others_is_a_warning() {
     let p = Project::new();
     p.write("s.toml", format!("k = \"{SECRET}\"\n"));
-    for (mode, warn) in [(0o600, false), (0o400, false), (0o640, true), (0o604, true), (0o644, true)] {
+    for (mode, warn) in [
+        (0o600, false),
+        (0o400, false),
+        (0o640, true),
+        (0o604, true),
+        (0o644, true),
+    ] {
         p.chmod("s.toml", mode);
         let out = p.run(["-f", "s.toml", "check"]);
         let want = if warn {
@@ -115,7 +128,14 @@ fn secrets_directory_files_are_checked() {
 
 fn git(p: &Project, args: &[&str]) {
     let status = Command::new("git")
-        .args(["-c", "user.email=a@b", "-c", "user.name=a", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.email=a@b",
+            "-c",
+            "user.name=a",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .current_dir(&p.cwd)
         .stdout(std::process::Stdio::null())
@@ -159,7 +179,10 @@ fn git_tracked_is_an_error_and_not_ignored_a_warning() {
     );
     let (code, report) = json_check(&p, &[]);
     assert_eq!(code, 1);
-    assert_eq!(kinds(&report), [("error".to_string(), "git-tracked".to_string())]);
+    assert_eq!(
+        kinds(&report),
+        [("error".to_string(), "git-tracked".to_string())]
+    );
     assert_eq!(report["findings"][0]["file"], ".streamlit/secrets.toml");
     // From a subdirectory of the work tree, and for an explicit path, too.
     std::fs::create_dir_all(p.cwd.join("sub")).unwrap();
@@ -176,7 +199,10 @@ fn git_tracked_is_an_error_and_not_ignored_a_warning() {
 #[test]
 fn parse_errors_are_located_and_check_keeps_going() {
     let p = Project::new();
-    p.write("bad.toml", format!("a = 1\napi_key = \"{SECRET}\" trailing\n"));
+    p.write(
+        "bad.toml",
+        format!("a = 1\napi_key = \"{SECRET}\" trailing\n"),
+    );
     p.write(
         "good.toml",
         format!("[trello]\napi_key = \"{SECRET}\"\n\"api-key\" = \"x\"\n"),
@@ -188,7 +214,10 @@ fn parse_errors_are_located_and_check_keeps_going() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{stdout}");
     assert!(lines[0].starts_with("error: bad.toml:2:"), "{stdout}");
-    assert!(lines[0].ends_with("(the line is not shown: it may hold a secret)"), "{stdout}");
+    assert!(
+        lines[0].ends_with("(the line is not shown: it may hold a secret)"),
+        "{stdout}"
+    );
     assert_eq!(
         lines[1],
         "error: `TRELLO_API_KEY` would be set by two keys, `trello.api_key` (good.toml:2) and `trello.api-key` (good.toml:3): rename or remove one of them"
@@ -206,8 +235,14 @@ fn parse_errors_are_located_and_check_keeps_going() {
     assert_eq!(collision["kind"], "collision");
     assert_eq!(collision["file"], "good.toml");
     assert_eq!(collision["line"], 3);
-    assert_eq!(report["sources"], serde_json::json!(["bad.toml", "good.toml"]));
-    assert_eq!((report["errors"].as_u64(), report["warnings"].as_u64()), (Some(2), Some(0)));
+    assert_eq!(
+        report["sources"],
+        serde_json::json!(["bad.toml", "good.toml"])
+    );
+    assert_eq!(
+        (report["errors"].as_u64(), report["warnings"].as_u64()),
+        (Some(2), Some(0))
+    );
 }
 
 #[test]
@@ -223,7 +258,14 @@ fn every_kind_of_error_is_reported_at_once() {
     p.write("t.toml", "[db]\nurl = \"\"\n");
     let (code, report) = json_check(
         &p,
-        &["-f", "s.toml", "--require", "MISSING", "--require-from", "t.toml"],
+        &[
+            "-f",
+            "s.toml",
+            "--require",
+            "MISSING",
+            "--require-from",
+            "t.toml",
+        ],
     );
     assert_eq!(code, 1);
     let got: Vec<String> = kinds(&report).into_iter().map(|(_, k)| k).collect();
@@ -243,7 +285,12 @@ fn every_kind_of_error_is_reported_at_once() {
     let required = &report["findings"][8];
     assert_eq!(required["file"], "t.toml");
     assert_eq!(required["line"], 2);
-    assert!(required["message"].as_str().unwrap().starts_with("`DB_URL` is required (by t.toml:2)"));
+    assert!(
+        required["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("`DB_URL` is required (by t.toml:2)")
+    );
     let oversized = report["findings"][6]["message"].as_str().unwrap();
     assert!(
         oversized.starts_with("`big` (from `big` at s.toml:5) is 135168 bytes, over the 131067 bytes Linux allows one variable"),
@@ -276,7 +323,13 @@ fn required_names_count_the_environment_and_name_files() {
 fn a_bad_template_or_source_path_is_an_error_finding() {
     let p = Project::new();
     expect(
-        &p.run(["-f", "nope.toml", "--require-from", "nope-template.toml", "check"]),
+        &p.run([
+            "-f",
+            "nope.toml",
+            "--require-from",
+            "nope-template.toml",
+            "check",
+        ]),
         1,
         "error: `nope.toml` does not exist: check the path given to `-f` or `INJECT_FILE`\nerror: the template `nope-template.toml` given to `--require-from` does not exist: check the path\nchecked 1 source: 2 errors, 0 warnings\n",
         "",
@@ -289,5 +342,10 @@ fn usage_errors_are_125() {
     let out = p.run(["check", "--format", "yaml"]);
     assert_eq!(out.status.code(), Some(125));
     assert_eq!(text(&out.stdout), "");
-    assert!(text(&out.stderr).starts_with("inject: error: invalid value 'yaml' for '--format <FORMAT>'"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .starts_with("inject: error: invalid value 'yaml' for '--format <FORMAT>'"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -121,10 +121,20 @@ fn a_format_is_required_and_checked() {
     let p = Project::new();
     let out = p.run(["export"]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(text(&out.stderr).starts_with("inject: error: the following required arguments were not provided"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .starts_with("inject: error: the following required arguments were not provided"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = p.run(["export", "--format", "yaml"]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(text(&out.stderr).starts_with("inject: error: invalid value 'yaml' for '--format <FORMAT>'"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .starts_with("inject: error: invalid value 'yaml' for '--format <FORMAT>'"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -148,7 +158,12 @@ fn export_honours_selection_prefix_allow_and_no_override() {
     let out = p.run([
         "-f", "s.toml", "--allow", "PATH", "export", "--format", "dotenv",
     ]);
-    expect(&out, 0, "db=d\nPATH=/evil\nTRELLO_API_KEY=k\nAWS_KEY=a\n", "");
+    expect(
+        &out,
+        0,
+        "db=d\nPATH=/evil\nTRELLO_API_KEY=k\nAWS_KEY=a\n",
+        "",
+    );
 
     // A name the environment already has is not set by a run with --no-override: not exported.
     let out = p
@@ -203,7 +218,11 @@ print(json.dumps(list(values.items())))
 
 /// python-dotenv's reading of a file, in file order.
 fn python_dotenv(path: &Path, interpolate: bool) -> Vec<(String, Option<String>)> {
-    let flag: &OsStr = if interpolate { "1".as_ref() } else { "0".as_ref() };
+    let flag: &OsStr = if interpolate {
+        "1".as_ref()
+    } else {
+        "0".as_ref()
+    };
     let out = python(READ_DOTENV, &[path.as_os_str(), flag]).unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
@@ -628,7 +647,8 @@ fn parse_github_env(text: &str) -> Result<Vec<(String, String)>, String> {
 
 #[test]
 fn the_github_parser_follows_the_runner() {
-    let rows: [(&str, Result<Vec<(&str, &str)>, ()>); 6] = [
+    type Pairs<'a> = Vec<(&'a str, &'a str)>;
+    let rows: [(&str, Result<Pairs, ()>); 6] = [
         ("A=1\n\nB=x<<y\n", Ok(vec![("A", "1"), ("B", "x<<y")])),
         ("M<<EOF\na\n\nb\nEOF\n", Ok(vec![("M", "a\n\nb")])),
         ("M<<EOF\n\nEOF\n", Ok(vec![("M", "")])),
@@ -724,17 +744,19 @@ while status >= 0 and ret and ret[i] is not None:
 print(json.dumps([status, pairs]))
 "#;
 
+/// Each entry systemd read: name, value, and whether the service manager keeps it.
+type SystemdPairs = Vec<(String, String, bool)>;
+
 struct SystemdRead {
     status: i32,
-    pairs: Vec<(String, String, bool)>,
+    pairs: SystemdPairs,
 }
 
 /// `None` when libsystemd-shared (or python3) is not there.
 fn systemd_reads(file: &Path) -> Option<SystemdRead> {
     let out = python(READ_SYSTEMD, &[file.as_os_str()])?;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let read: Option<(i32, Vec<(String, String, bool)>)> =
-        serde_json::from_slice(&out.stdout).unwrap();
+    let read: Option<(i32, SystemdPairs)> = serde_json::from_slice(&out.stdout).unwrap();
     read.map(|(status, pairs)| SystemdRead { status, pairs })
 }
 
@@ -782,7 +804,10 @@ fn systemd_refusals_match_libsystemd() {
     );
     let probe = p.write("probe.env", "OK=v\nNONCHAR='x\u{fffe}'\n");
     let read = systemd_reads(&probe).unwrap();
-    assert!(read.status < 0, "a noncharacter no longer fails the whole file");
+    assert!(
+        read.status < 0,
+        "a noncharacter no longer fails the whole file"
+    );
 }
 
 // ---------------------------------------------------------------- terminals
@@ -855,7 +880,13 @@ fn export_checks_required_names_and_includes_name_file_values() {
     let p = Project::new();
     p.write("s.toml", toml_of(&[("A", "a")]));
     let out = p.run([
-        "-f", "s.toml", "--require", "B", "export", "--format", "dotenv",
+        "-f",
+        "s.toml",
+        "--require",
+        "B",
+        "export",
+        "--format",
+        "dotenv",
     ]);
     expect(
         &out,
@@ -867,7 +898,15 @@ fn export_checks_required_names_and_includes_name_file_values() {
     let out = p
         .inject()
         .env("B_FILE", &key)
-        .args(["-f", "s.toml", "--require", "B", "export", "--format", "dotenv"])
+        .args([
+            "-f",
+            "s.toml",
+            "--require",
+            "B",
+            "export",
+            "--format",
+            "dotenv",
+        ])
         .output()
         .unwrap();
     expect(&out, 0, "A=a\nB='from file'\n", "");

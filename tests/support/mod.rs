@@ -122,7 +122,11 @@ pub fn python_has(module: &str) -> bool {
 #[track_caller]
 pub fn expect(output: &Output, code: i32, stdout: &str, stderr: &str) {
     assert_eq!(
-        (output.status.code(), text(&output.stdout), text(&output.stderr)),
+        (
+            output.status.code(),
+            text(&output.stdout),
+            text(&output.stderr)
+        ),
         (Some(code), stdout.to_string(), stderr.to_string())
     );
 }
