@@ -159,7 +159,7 @@ pub struct ExportArgs {
 pub enum ExportFormat {
     /// `.env` file: quoted only where needed, read back exactly by python-dotenv
     Dotenv,
-    /// `export NAME='…'` lines for `eval` in sh, dash, bash or zsh
+    /// `export NAME='…'` lines for `eval` in a POSIX shell (sh, dash, bash)
     Shell,
     /// One JSON object, in file order
     Json,

@@ -541,6 +541,31 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_input_panics_or_leaks_a_value_into_an_error(
+            name in "[^=\\x00]{1,8}",
+            tail in "[^\\x00]{0,12}",
+        ) {
+            let value = format!("Zq8wVx1L{tail}");
+            for format in [
+                ExportFormat::Dotenv,
+                ExportFormat::Shell,
+                ExportFormat::Json,
+                ExportFormat::Docker,
+                ExportFormat::Github,
+                ExportFormat::Systemd,
+                ExportFormat::Nul,
+            ] {
+                if let Err(errors) = render(format, &[(&name, &value)], &mut || 7) {
+                    for error in errors {
+                        proptest::prop_assert!(!error.to_string().contains("Zq8wVx1L"));
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_refused_variable_is_reported() {
         let errors = render(
