@@ -25,6 +25,9 @@ pub struct Cli {
     #[command(flatten)]
     pub start: StartArgs,
 
+    #[command(flatten)]
+    pub require: RequireArgs,
+
     /// Print nothing but errors
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -121,10 +124,96 @@ pub struct StartArgs {
     pub group: bool,
 }
 
+/// Names the program cannot start without (SPEC §5).
+#[derive(Debug, Args)]
+pub struct RequireArgs {
+    /// Fail before anything runs unless NAME is set (repeatable); `NAME_FILE` may name a file
+    /// that holds the value
+    #[arg(
+        long = "require",
+        value_name = "NAME",
+        env = "INJECT_REQUIRE",
+        value_delimiter = ',',
+        global = true,
+        value_parser = parse_required_name
+    )]
+    pub names: Vec<String>,
+
+    /// Require every name this TOML template would give, e.g. a committed
+    /// `.streamlit/secrets.example.toml` (repeatable; `--prefix` applies, `--only` does not)
+    #[arg(
+        long = "require-from",
+        value_name = "TEMPLATE",
+        env = "INJECT_REQUIRE_FROM",
+        global = true
+    )]
+    pub templates: Vec<OsString>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show what `inject -- …` would set: name, source and length, values hidden
     List(ListArgs),
+    /// Print the variables for another tool (values shown: never to a terminal without
+    /// `--reveal`)
+    Export(ExportArgs),
+    /// Validate the sources and the repository's hygiene; exit 1 when there are errors
+    Check(CheckArgs),
+    /// Print a completion script for SHELL
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff)
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+
+    /// Print the values even when standard output is a terminal
+    #[arg(long)]
+    pub reveal: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// `.env` file: quoted only where needed, read back exactly by python-dotenv
+    Dotenv,
+    /// `export NAME='…'` lines for `eval` in a POSIX shell (sh, dash, bash)
+    Shell,
+    /// One JSON object, in file order
+    Json,
+    /// `docker run --env-file`: `NAME=value` lines, taken literally (no multi-line values)
+    Docker,
+    /// `$GITHUB_ENV`: `NAME=value`, multi-line values as a heredoc with a random delimiter
+    Github,
+    /// systemd `EnvironmentFile=`
+    Systemd,
+    /// `NAME=value` ended by NUL bytes, for `xargs -0` (e.g. `heroku config:set`)
+    Nul,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// One line per finding
+    Human,
+    /// One JSON object, for CI
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +238,18 @@ pub enum ListFormat {
 fn parse_prefix(text: &str) -> Result<String, String> {
     if text.contains('=') {
         Err("a prefix cannot contain `=`".into())
+    } else {
+        Ok(text.to_string())
+    }
+}
+
+fn parse_required_name(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        Err("a required name cannot be empty".into())
+    } else if text.contains('=') {
+        Err("a variable name cannot contain `=`".into())
+    } else if text.contains('\0') {
+        Err("a variable name cannot contain a NUL byte".into())
     } else {
         Ok(text.to_string())
     }

@@ -4,14 +4,17 @@
 //! `source`, `launch` and `app` are the thin edge of effects around it.
 
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod environment;
 pub mod error;
+pub mod export;
 pub mod flatten;
 pub mod init;
 pub mod launch;
 pub mod list;
 pub mod mask;
+pub mod require;
 pub mod source;
 pub mod value;
 

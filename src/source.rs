@@ -88,6 +88,38 @@ pub fn load(explicit: &[OsString], cx: &Context) -> Result<Vec<Loaded>, SourceEr
     Ok(loaded)
 }
 
+/// One source `load` would read, read on its own.
+pub struct Attempt {
+    pub path: PathBuf,
+    pub result: Result<Loaded, SourceError>,
+}
+
+/// Every source `load` would read, each read on its own so that one bad source does not hide
+/// the others (for `check`). Only choosing the default list itself can fail as a whole.
+pub fn load_each(explicit: &[OsString], cx: &Context) -> Result<Vec<Attempt>, SourceError> {
+    if !explicit.is_empty() {
+        return Ok(explicit
+            .iter()
+            .map(|spec| Attempt {
+                path: PathBuf::from(spec),
+                result: load_explicit(spec),
+            })
+            .collect());
+    }
+    let mut attempts = Vec::new();
+    for path in default_list(cx)? {
+        let result = match fs::metadata(&path) {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+            Err(error) if error.raw_os_error() == Some(nix::libc::ENOTDIR) => continue,
+            Err(error) => Err(io_error(&path, error)),
+            Ok(meta) if meta.is_dir() => read_directory(&path),
+            Ok(_) => read_toml_file(&path),
+        };
+        attempts.push(Attempt { path, result });
+    }
+    Ok(attempts)
+}
+
 fn load_explicit(spec: &OsStr) -> Result<Loaded, SourceError> {
     let text = spec.to_string_lossy();
     if text.starts_with("aws-sm://") || text.starts_with("aws-ssm://") {
