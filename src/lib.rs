@@ -14,6 +14,7 @@ pub mod list;
 pub mod mask;
 pub mod source;
 pub mod value;
+pub mod watch;
 
 /// The whole program: parse, run, return the exit status. Never panics outward.
 pub fn main() -> i32 {
