@@ -3,17 +3,19 @@
 //! source and the Streamlit settings that chose them, and when they change reads and composes
 //! again exactly as a start does; a different environment restarts the program.
 //!
-//! How: `notify` (inotify on Linux, FSEvents on macOS; never polling) watches the *directories*
-//! that hold the sources, not the files, so an editor that saves by renaming a new file over
-//! the old one, or by deleting and creating it, is seen like an edit in place; a secrets
-//! directory is watched with everything under it. A path that does not exist yet (the default
+//! How: `notify` (inotify on Linux; never polling) watches the *directories* that hold the
+//! sources, not the files, so an editor that saves by renaming a new file over the old one, or
+//! by deleting and creating it, is seen like an edit in place; a secrets directory is watched
+//! with everything under it. A path that does not exist yet (the default
 //! `.streamlit/secrets.toml`) is watched through its nearest existing folder. Events are
 //! filtered by path here, on the supervisor's thread: notify's thread only queues them and
 //! writes a byte to a pipe that [`Supervisor::wait`](crate::init::Supervisor::wait) polls
 //! with the signals. Reads (inject's own included) are not changes, nor are metadata changes
 //! such as the access time that a read may update.
 //!
-//! Other platforms: the supervisor is Linux-only, so `--watch` is an error there.
+//! Other platforms: the supervisor is Linux-only, so `--watch` is an error there. Only the
+//! loop is Linux code: the watcher builds on notify's FSEvents backend on macOS, ready for a
+//! supervisor there.
 #![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 
 use std::collections::HashSet;

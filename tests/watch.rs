@@ -1,6 +1,8 @@
 //! Restart on change (`--watch`, SPEC §12), black-box: a real program that prints the value
 //! it started with, and the secrets edited the ways editors and people do it. Every wait has
-//! a deadline, and every process a test starts is killed when the test ends.
+//! a deadline, and every process a test starts is killed when the test ends. `--watch` is
+//! Linux-only, as init mode is.
+#![cfg(target_os = "linux")]
 
 mod common;
 
@@ -148,12 +150,18 @@ impl Watching {
         }
     }
 
-    /// Wait (at most 10 s) for the end; the exit code and every stderr line.
+    /// Wait (at most 10 s) for the end; the exit code and every stderr line (those that come
+    /// within 2 s: a process left behind may hold stderr open).
     fn finish(&mut self) -> (Option<i32>, Vec<String>) {
         let status = self.wait(10 * SECOND);
         assert!(status.is_some(), "inject still runs 10 s later");
-        let rest: Vec<String> = self.err.iter().collect();
-        self.err_seen.extend(rest);
+        let deadline = Instant::now() + 2 * SECOND;
+        while let Ok(line) = self
+            .err
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            self.err_seen.push(line);
+        }
         (status.and_then(|s| s.code()), self.err_seen.clone())
     }
 }
@@ -392,6 +400,18 @@ fn inject_s_own_reads_are_not_changes() {
 }
 
 #[test]
+fn quiet_restarts_say_nothing() {
+    let env = TestEnv::new();
+    let file = env.write(".streamlit/secrets.toml", &secrets("k1-t"));
+    let mut run = Watching::start(&env, &["--watch", "-q"], PRINTER);
+    run.started("k1-t");
+    std::fs::write(&file, secrets("k2-t")).expect("edit");
+    run.started("k2-t");
+    run.signal(libc::SIGTERM);
+    assert_eq!(run.finish(), (Some(143), Vec::new()));
+}
+
+#[test]
 fn a_program_that_ignores_the_restart_signal_is_killed_after_the_stop_timeout() {
     let env = TestEnv::new();
     let file = env.write(".streamlit/secrets.toml", &secrets("k1-f"));
@@ -418,6 +438,39 @@ fn a_program_that_ignores_the_restart_signal_is_killed_after_the_stop_timeout() 
     );
     run.signal(libc::SIGINT);
     assert_eq!(run.finish().0, Some(130));
+}
+
+#[test]
+fn the_whole_process_group_is_gone_before_the_program_starts_again() {
+    let env = TestEnv::new();
+    let file = env.write(".streamlit/secrets.toml", &secrets("k1-u"));
+    // The program ends on SIGTERM at once; the helper it started ignores SIGTERM.
+    let script = r#"(trap '' TERM; exec sleep 30) & echo "start $TRELLO_API_KEY $$ $!"; wait"#;
+    let mut run = Watching::start(&env, &["--watch", "--stop-timeout", "0.5"], script);
+    let rest = run.expect("start k1-u ");
+    let helper: i32 = rest
+        .split_whitespace()
+        .nth(1)
+        .and_then(|pid| pid.parse().ok())
+        .expect("the helper's PID");
+    assert!(alive(helper));
+    let edited = Instant::now();
+    std::fs::write(&file, secrets("k2-u")).expect("edit");
+    let rest = run.expect("start k2-u ");
+    let took = edited.elapsed();
+    assert!(!alive(helper), "the helper outlived the restart");
+    assert!(
+        took >= Duration::from_millis(700),
+        "restarted after {took:?}"
+    );
+    // Without `-g`, SIGINT reaches the shell only, and the new helper stays: end it here.
+    let helper: Option<i32> = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok());
+    run.signal(libc::SIGINT);
+    let (code, _) = run.finish();
+    if let Some(helper) = helper {
+        send(helper, libc::SIGKILL);
+    }
+    assert_eq!(code, Some(130));
 }
 
 #[test]
@@ -709,4 +762,106 @@ fn watch_options_are_checked() {
         .output()
         .expect("run inject");
     assert_eq!(output.status.code(), Some(127));
+}
+
+/// Each program started on a terminal gets it: its group is the foreground one, after a
+/// restart too.
+#[test]
+fn each_program_gets_the_terminal() {
+    if !Command::new("python3")
+        .args(["-c", "import pty"])
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        println!("skipped: needs python3");
+        return;
+    }
+    let env = TestEnv::new();
+    let file = env.write(".streamlit/secrets.toml", &secrets("k1-r"));
+    // Runs inject as the session leader of a new terminal, edits the secrets once the first
+    // program spoke, ends inject after the second, and prints what they printed.
+    let host = r#"
+import os, pty, select, sys, time
+file = sys.argv[1]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+out, edited, deadline = b"", False, time.monotonic() + 10
+while time.monotonic() < deadline and out.count(b"start k") < 2:
+    if select.select([fd], [], [], 0.1)[0]:
+        try:
+            out += os.read(fd, 4096)
+        except OSError:
+            break
+    if not edited and b"start k" in out:
+        open(file, "w").write('[trello]\napi_key = "k2-r"\n')
+        edited = True
+os.kill(pid, 15)
+os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+"#;
+    let who = r#"read pid comm state ppid pgrp session tty tpgid rest < /proc/$$/stat; echo "start $TRELLO_API_KEY $pid $pgrp $tpgid"; exec sleep 30"#;
+    let mut command = env.std_command("python3");
+    command
+        .args(["-c", host])
+        .arg(&file)
+        .arg(common::bin())
+        .args(["--watch", "--", "sh", "-c", who]);
+    let mut run = Watching::spawn(command);
+    let mut seen = Vec::new();
+    while let Some(line) = run.line(RESTART) {
+        seen.push(line.trim_end_matches('\r').to_string());
+    }
+    run.finish();
+    let starts: Vec<Vec<&str>> = seen
+        .iter()
+        .filter(|l| l.starts_with("start "))
+        .map(|l| l.split_whitespace().skip(1).collect())
+        .collect();
+    assert_eq!(starts.len(), 2, "{seen:?}");
+    for (start, key) in starts.iter().zip(["k1-r", "k2-r"]) {
+        assert_eq!(start[0], key, "{seen:?}");
+        assert_eq!((start[1], start[1]), (start[2], start[3]), "{seen:?}");
+    }
+}
+
+/// In a container: inject as PID 1 of a new PID namespace (needs root and unshare).
+#[test]
+fn watch_as_pid1() {
+    // SAFETY: `geteuid` only reads the process's credentials.
+    let root = unsafe { libc::geteuid() } == 0;
+    let unshare = || {
+        let mut command = Command::new("unshare");
+        command.args(["--pid", "--fork", "--mount-proc"]);
+        command
+    };
+    if !root
+        || !unshare()
+            .arg("true")
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    {
+        println!("skipped: needs root and unshare");
+        return;
+    }
+    let env = TestEnv::new();
+    let file = env.write(".streamlit/secrets.toml", &secrets("k1-s"));
+    let mut command = unshare();
+    command
+        .env_clear()
+        .envs(env.base_env())
+        .current_dir(&env.app)
+        .arg(common::bin())
+        .args(["--watch", "--", "sh", "-c", PRINTER]);
+    let mut run = Watching::spawn(command);
+    run.started("k1-s");
+    std::fs::write(&file, secrets("k2-s")).expect("edit");
+    run.started("k2-s");
+    let pid1 = children_of(run.pid());
+    assert_eq!(pid1.len(), 1, "unshare's child: {pid1:?}");
+    send(pid1[0], libc::SIGTERM);
+    let (code, stderr) = run.finish();
+    assert_eq!(code, Some(143));
+    assert_eq!(stderr, ["inject: restarting: changed TRELLO_API_KEY"]);
 }
