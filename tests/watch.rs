@@ -322,6 +322,21 @@ fn a_folder_deleted_then_created_again_is_watched_again() {
 }
 
 #[test]
+fn the_file_behind_a_symbolic_link_is_watched() {
+    let env = TestEnv::new();
+    let real = env.write("shared/secrets.toml", &secrets("k1-v"));
+    std::fs::create_dir(env.app.join(".streamlit")).expect("mkdir");
+    std::os::unix::fs::symlink(&real, env.app.join(".streamlit/secrets.toml")).expect("link");
+    let mut run = Watching::start(&env, &["--watch"], PRINTER);
+    run.started("k1-v");
+    // Nothing changes in `.streamlit` itself.
+    std::fs::write(&real, secrets("k2-v")).expect("edit");
+    run.started("k2-v");
+    run.signal(libc::SIGTERM);
+    assert_eq!(run.finish().0, Some(143));
+}
+
+#[test]
 fn an_invalid_edit_is_one_error_line_and_the_program_keeps_running() {
     let env = TestEnv::new();
     let file = env.write(".streamlit/secrets.toml", &secrets("k1-d"));
