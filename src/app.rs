@@ -14,7 +14,7 @@ use crate::error::{self, ExitCode};
 use crate::flatten::{self, Variable};
 use crate::require::{self, RequireError, Requirement};
 use crate::source::{self, Loaded};
-use crate::{check, export, init, launch, list};
+use crate::{check, export, init, launch, list, watch};
 
 /// Run the parsed command line; returns the process exit status.
 pub fn run(cli: &Cli) -> i32 {
@@ -105,6 +105,32 @@ fn run_program(cli: &Cli) -> anyhow::Result<ExitCode> {
             "nothing to run: put the command after `--`, e.g. `inject -- streamlit run app.py` (or see `inject --help`)"
         ));
     }
+    if cli.watch.watch {
+        return Ok(run_watching(cli));
+    }
+    let env = prepare(cli)?;
+    if let Some(options) = init_mode(cli) {
+        if cli.verbose {
+            error::note(
+                "note",
+                "init mode: inject stays as a supervisor of the program",
+            );
+        }
+        return Ok(
+            init::run(&cli.program, &env, &options).unwrap_or_else(|failure| {
+                error::report(&failure.message);
+                failure.code
+            }),
+        );
+    }
+    let failure = launch::exec(&cli.program, &env);
+    error::report(&failure.message);
+    Ok(failure.code)
+}
+
+/// Read the sources and compose the program's environment: what every start does, the
+/// first one and, under `--watch`, each restart.
+fn prepare(cli: &Cli) -> anyhow::Result<Vec<Pair>> {
     let secrets = read_secrets(cli)?;
     let mut composed = compose(cli, &secrets.variables);
     let from_files = satisfy_required(cli, &mut composed.env)?;
@@ -119,24 +145,36 @@ fn run_program(cli: &Cli) -> anyhow::Result<ExitCode> {
             .collect();
         error::note("note", &format!("setting {}", names.join(", ")));
     }
-    drop(secrets);
-    if let Some(options) = init_mode(cli) {
-        if cli.verbose {
-            error::note(
-                "note",
-                "init mode: inject stays as a supervisor of the program",
-            );
-        }
-        return Ok(
-            init::run(&cli.program, &composed.env, &options).unwrap_or_else(|failure| {
-                error::report(&failure.message);
-                failure.code
-            }),
-        );
-    }
-    let failure = launch::exec(&cli.program, &composed.env);
-    error::report(&failure.message);
-    Ok(failure.code)
+    Ok(composed.env)
+}
+
+/// `--watch` (SPEC §12): supervise the program and restart it when its secrets change.
+fn run_watching(cli: &Cli) -> ExitCode {
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from);
+    let lookup = |name: &str| std::env::var_os(name);
+    let paths = || {
+        let cx = source::Context {
+            home: home.as_deref(),
+            env: &lookup,
+        };
+        source::inputs(&cli.selection.files, &cx)
+    };
+    let mut compose = || prepare(cli);
+    let options = watch::Options {
+        group: cli.start.group,
+        subreaper: !init::is_pid1(),
+        restart_signal: cli.watch.restart_signal,
+        stop_timeout: cli.watch.stop_timeout,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    };
+    let inputs = watch::Inputs {
+        compose: &mut compose,
+        paths: &paths,
+    };
+    watch::run(&cli.program, inputs, &options)
 }
 
 /// Supervise (SPEC §6.3) when asked to, or by default when inject is PID 1; else exec.

@@ -28,6 +28,9 @@ pub struct Cli {
     #[command(flatten)]
     pub require: RequireArgs,
 
+    #[command(flatten)]
+    pub watch: WatchArgs,
+
     /// Print nothing but errors
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -150,6 +153,25 @@ pub struct RequireArgs {
     pub templates: Vec<OsString>,
 }
 
+/// Restart on change (SPEC §12), for development.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Stay as the parent and restart the program when the secrets (or the Streamlit settings
+    /// that chose them) change; Linux only
+    #[arg(long, conflicts_with = "no_init")]
+    pub watch: bool,
+
+    /// With `--watch`, the signal that asks the program to stop before a restart: a name
+    /// (`TERM`, `SIGHUP`, `int`) or a number; it goes to the program's process group
+    #[arg(long, value_name = "SIG", default_value = "TERM", value_parser = parse_signal, requires = "watch")]
+    pub restart_signal: i32,
+
+    /// With `--watch`, how long the program has to stop before it is killed (SIGKILL), in
+    /// seconds (fractions allowed)
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds, requires = "watch")]
+    pub stop_timeout: std::time::Duration,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show what `inject -- …` would set: name, source and length, values hidden
@@ -255,6 +277,37 @@ fn parse_required_name(text: &str) -> Result<String, String> {
     }
 }
 
+/// A signal by name, with or without `SIG`, in any case (`TERM`, `SIGHUP`, `int`), or by
+/// number (real-time ones included on Linux).
+fn parse_signal(text: &str) -> Result<i32, String> {
+    let highest = if cfg!(target_os = "linux") { 64 } else { 31 };
+    if let Ok(number) = text.parse::<i32>() {
+        return if (1..=highest).contains(&number) {
+            Ok(number)
+        } else {
+            Err(format!("a signal number is from 1 to {highest}"))
+        };
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    name.parse::<nix::sys::signal::Signal>()
+        .map(|signal| signal as i32)
+        .map_err(|_| "not a signal: give a name such as `TERM`, `INT` or `HUP`, or a number".into())
+}
+
+/// Seconds as a non-negative decimal number (`10`, `0.5`).
+fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(|seconds| std::time::Duration::try_from_secs_f64(seconds).ok())
+        .ok_or_else(|| "give a number of seconds, such as `10` or `0.5`".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,5 +333,82 @@ mod tests {
         assert!(!cli.start.init && cli.start.no_init);
         let cli = Cli::try_parse_from(["inject", "--no-init", "--init", "-g", "--", "x"]).unwrap();
         assert!(cli.start.init && !cli.start.no_init && cli.start.group);
+    }
+
+    #[test]
+    fn restart_signals_by_name_or_number() {
+        let rows = [
+            ("TERM", Ok(libc::SIGTERM)),
+            ("SIGTERM", Ok(libc::SIGTERM)),
+            ("term", Ok(libc::SIGTERM)),
+            ("SigInt", Ok(libc::SIGINT)),
+            ("HUP", Ok(libc::SIGHUP)),
+            ("USR2", Ok(libc::SIGUSR2)),
+            ("KILL", Ok(libc::SIGKILL)),
+            ("1", Ok(1)),
+            ("15", Ok(15)),
+            ("0", Err(())),
+            ("-15", Err(())),
+            ("", Err(())),
+            ("SIG", Err(())),
+            ("TERMINATE", Err(())),
+            ("SIGSIGTERM", Err(())),
+            ("99", Err(())),
+        ];
+        for (text, want) in rows {
+            assert_eq!(parse_signal(text).map_err(|_| ()), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn stop_timeouts_in_seconds() {
+        use std::time::Duration;
+        let rows = [
+            ("10", Some(Duration::from_secs(10))),
+            ("0.5", Some(Duration::from_millis(500))),
+            ("0", Some(Duration::ZERO)),
+            (" 2 ", Some(Duration::from_secs(2))),
+            ("-1", None),
+            ("nan", None),
+            ("inf", None),
+            ("1e30", None),
+            ("ten", None),
+            ("", None),
+        ];
+        for (text, want) in rows {
+            assert_eq!(parse_seconds(text).ok(), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn watch_options_need_watch_and_exclude_no_init() {
+        let cli = Cli::try_parse_from(["inject", "--watch", "--", "x"]).unwrap();
+        assert!(cli.watch.watch);
+        assert_eq!(cli.watch.restart_signal, libc::SIGTERM);
+        assert_eq!(cli.watch.stop_timeout, std::time::Duration::from_secs(10));
+        let cli = Cli::try_parse_from([
+            "inject",
+            "--watch",
+            "--restart-signal",
+            "hup",
+            "--stop-timeout",
+            "0.5",
+            "--",
+            "x",
+        ])
+        .unwrap();
+        assert_eq!(cli.watch.restart_signal, libc::SIGHUP);
+        assert_eq!(
+            cli.watch.stop_timeout,
+            std::time::Duration::from_millis(500)
+        );
+        for args in [
+            &["inject", "--restart-signal", "HUP", "--", "x"][..],
+            &["inject", "--stop-timeout", "1", "--", "x"],
+            &["inject", "--watch", "--no-init", "--", "x"],
+            &["inject", "--watch", "--restart-signal", "BOGUS", "--", "x"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
     }
 }

@@ -204,9 +204,9 @@ mod linux {
             };
             let (report, reported) =
                 nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| cannot("no pipe", e))?;
-            // SAFETY: inject is single-threaded here (see `Supervisor`), so the child is a
-            // complete copy in which no lock is held. Even so it only makes system calls until
-            // exec or `_exit`: `Plan::exec` allocates nothing, and nothing here panics.
+            // SAFETY: the child only makes system calls until exec or `_exit` (`Plan::exec`
+            // allocates nothing, and nothing here panics), so it needs no lock that another
+            // thread may have held at the fork: under `--watch`, notify's thread runs.
             match unsafe { nix::unistd::fork() } {
                 Err(errno) => Err(cannot("cannot create a process", errno)),
                 Ok(ForkResult::Child) => {

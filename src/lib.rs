@@ -17,6 +17,7 @@ pub mod mask;
 pub mod require;
 pub mod source;
 pub mod value;
+pub mod watch;
 
 /// The whole program: parse, run, return the exit status. Never panics outward.
 pub fn main() -> i32 {
