@@ -10,9 +10,37 @@
 //! longer secret starting there would make that position a candidate for `q`), and no match
 //! starting before `q` can appear later, so every match starting before `q` is final.
 
+use std::os::unix::ffi::OsStrExt;
+
 use aho_corasick::{AhoCorasick, MatchKind};
 
+use crate::environment::Composed;
+use crate::flatten::Variable;
+
 pub const DEFAULT_MIN_LEN: usize = 6;
+
+/// The (name, value) pairs `--mask` hides, in file order: every injected variable's value
+/// from the secrets, and where `--no-override` kept an inherited value under that name, the
+/// inherited value as well. The child received the inherited one; the file's may still reach
+/// its output another way (Streamlit's `st.secrets` reads the file itself).
+pub fn values_to_mask<'a>(
+    variables: &'a [Variable],
+    composed: &'a Composed,
+) -> Vec<(&'a str, &'a [u8])> {
+    let mut values = Vec::with_capacity(variables.len());
+    for (i, variable) in variables.iter().enumerate() {
+        values.push((variable.name.as_str(), variable.value.as_bytes()));
+        if composed.kept_from_env.contains(&i) {
+            let inherited = composed
+                .env
+                .iter()
+                .filter(|(name, _)| name.as_bytes() == variable.name.as_bytes())
+                .map(|(_, value)| value.as_bytes());
+            values.extend(inherited.map(|value| (variable.name.as_str(), value)));
+        }
+    }
+    values
+}
 
 pub struct Redactor {
     matcher: Option<AhoCorasick>,
@@ -276,6 +304,78 @@ mod tests {
         assert_eq!(out, b"abc");
     }
 
+    #[test]
+    fn a_held_prefix_that_never_completes_is_written_at_the_end() {
+        let mut r = redactor(SECRETS);
+        let mut out = Vec::new();
+        r.push(b"id k-1234", &mut out);
+        assert_eq!(out, b"id ");
+        r.finish(&mut out);
+        assert_eq!(out, b"id k-1234");
+    }
+
+    #[test]
+    fn binary_secrets_match_byte_for_byte() {
+        let secret: Vec<u8> = (0..=255u8).rev().collect();
+        let r = Redactor::new([("BIN", secret.as_slice())], DEFAULT_MIN_LEN).unwrap();
+        let mut input: Vec<u8> = (0..=255u8).collect();
+        input.extend_from_slice(&secret);
+        input.extend_from_slice(&secret[..100]);
+        let mut want: Vec<u8> = (0..=255u8).collect();
+        want.extend_from_slice(b"[masked:BIN]");
+        want.extend_from_slice(&secret[..100]);
+        for cut in [0, 1, 255, 256, 300, 511, 512, input.len()] {
+            let (a, b) = input.split_at(cut);
+            let mut r2 = Redactor::new([("BIN", secret.as_slice())], DEFAULT_MIN_LEN).unwrap();
+            assert_eq!(stream(&mut r2, &[a, b]), want, "cut at {cut}");
+        }
+        assert_eq!(r.replace_all(&input), want);
+    }
+
+    #[test]
+    fn values_kept_from_the_environment_are_masked_as_well() {
+        use crate::environment::{Settings, compose};
+        use crate::flatten::KeyPath;
+        use crate::value::Origin;
+        use std::ffi::OsString;
+        let var = |name: &str, value: &str| Variable {
+            name: name.into(),
+            value: value.into(),
+            key: KeyPath(vec![name.into()]),
+            origin: Origin {
+                source: "s.toml".into(),
+                line: Some(1),
+            },
+        };
+        let variables = [var("KEY", "file-value"), var("OTHER", "other-value")];
+        let inherited = vec![
+            (OsString::from("KEY"), OsString::from("inherited-value")),
+            (OsString::from("HOME"), OsString::from("/home/someone")),
+        ];
+        let settings = Settings {
+            no_override: true,
+            ..Settings::default()
+        };
+        let composed = compose(inherited.clone(), &variables, &settings);
+        assert_eq!(
+            values_to_mask(&variables, &composed),
+            [
+                ("KEY", b"file-value".as_slice()),
+                ("KEY", b"inherited-value".as_slice()),
+                ("OTHER", b"other-value".as_slice()),
+            ]
+        );
+        // Without `--no-override` the file wins and the inherited value is gone.
+        let composed = compose(inherited, &variables, &Settings::default());
+        assert_eq!(
+            values_to_mask(&variables, &composed),
+            [
+                ("KEY", b"file-value".as_slice()),
+                ("OTHER", b"other-value".as_slice()),
+            ]
+        );
+    }
+
     proptest! {
         #[test]
         fn streaming_equals_one_shot(
@@ -299,6 +399,24 @@ mod tests {
             r.push(&input[last..], &mut out);
             r.finish(&mut out);
             prop_assert_eq!(out, want);
+        }
+
+        #[test]
+        fn at_most_a_secret_less_one_byte_is_held(
+            secrets in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..12), 1..6),
+            writes in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 0..20),
+        ) {
+            let named: Vec<(String, &[u8])> =
+                secrets.iter().enumerate().map(|(i, s)| (format!("S{i}"), s.as_slice())).collect();
+            let longest = secrets.iter().map(Vec::len).max().unwrap_or(0);
+            let mut r = Redactor::new(named.iter().map(|(n, v)| (n.as_str(), *v)), 1).unwrap();
+            let mut out = Vec::new();
+            for w in &writes {
+                r.push(w, &mut out);
+                prop_assert!(r.held.len() < longest, "held {} of {longest}", r.held.len());
+            }
+            r.finish(&mut out);
+            prop_assert_eq!(out, r.replace_all(&writes.concat()));
         }
     }
 }
