@@ -6,12 +6,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, anyhow};
 
-use crate::cli::{Cli, Command, ListArgs, ListFormat};
+use crate::cli::{Cli, Command, ListArgs, ListFormat, MaskWhen};
 use crate::environment::{self, Composed, Pair};
 use crate::error::{self, ExitCode};
 use crate::flatten::{self, Variable};
 use crate::source::{self, Loaded};
-use crate::{init, launch, list};
+use crate::{init, launch, list, mask, relay};
 
 /// Run the parsed command line; returns the process exit status.
 pub fn run(cli: &Cli) -> i32 {
@@ -102,6 +102,9 @@ fn run_program(cli: &Cli) -> anyhow::Result<ExitCode> {
             .collect();
         error::note("note", &format!("setting {}", names.join(", ")));
     }
+    if let Some(when) = cli.start.mask {
+        return mask_program(cli, when, &secrets.variables, &composed);
+    }
     drop(secrets);
     if let Some(options) = init_mode(cli) {
         if cli.verbose {
@@ -120,6 +123,37 @@ fn run_program(cli: &Cli) -> anyhow::Result<ExitCode> {
     let failure = launch::exec(&cli.program, &composed.env);
     error::report(&failure.message);
     Ok(failure.code)
+}
+
+/// `--mask`: supervise as init mode does, with the program's output through the redactor.
+fn mask_program(
+    cli: &Cli,
+    when: MaskWhen,
+    variables: &[Variable],
+    composed: &Composed,
+) -> anyhow::Result<ExitCode> {
+    if cli.start.no_init {
+        return Err(anyhow!(
+            "`--mask` keeps inject as the program's parent, `--no-init` asks it to exec: drop one of them (or unset `INJECT_MASK`)"
+        ));
+    }
+    let values = mask::values_to_mask(variables, composed);
+    let settings = relay::Settings {
+        when,
+        values: &values,
+        min_len: usize::try_from(cli.start.mask_min).unwrap_or(usize::MAX),
+        verbose: cli.verbose,
+    };
+    let options = init::Options {
+        group: cli.start.group,
+        subreaper: !init::is_pid1(),
+    };
+    Ok(
+        relay::run(&cli.program, &composed.env, &options, &settings).unwrap_or_else(|failure| {
+            error::report(&failure.message);
+            failure.code
+        }),
+    )
 }
 
 /// Supervise (SPEC §6.3) when asked to, or by default when inject is PID 1; else exec.

@@ -12,6 +12,7 @@ pub mod init;
 pub mod launch;
 pub mod list;
 pub mod mask;
+pub mod relay;
 pub mod source;
 pub mod value;
 
