@@ -259,6 +259,11 @@ impl Redactor {
         })
     }
 
+    /// No value is long enough to be masked: the output would pass unchanged.
+    pub fn is_empty(&self) -> bool {
+        self.matcher.is_none()
+    }
+
     /// The one-shot replacement of a whole input: what the stream must equal. It uses the
     /// automaton alone, so the tests that compare the two also check the sampler.
     pub fn replace_all(&self, input: &[u8]) -> Vec<u8> {
@@ -464,6 +469,8 @@ mod tests {
 
     #[test]
     fn no_secrets_is_a_plain_copy() {
+        assert!(redactor(&[("SHORT", "12345")]).is_empty());
+        assert!(!redactor(&[("SHORT", "12345"), ("LONG", "123456")]).is_empty());
         let mut r = Redactor::new([], DEFAULT_MIN_LEN).unwrap();
         let mut out = Vec::new();
         r.push(b"abc", &mut out);

@@ -127,15 +127,25 @@ pub fn run(
         code: ExitCode::Failure,
         message,
     };
-    let redactor = || {
+    let build = || {
         Redactor::new(settings.values.iter().copied(), settings.min_len)
             .map_err(|e| failure(format!("cannot prepare `--mask`: {e}")))
     };
-    let routes = routes(
-        settings.when,
-        descriptor(std::io::stdout().as_fd()),
-        descriptor(std::io::stderr().as_fd()),
-    );
+    // With nothing to mask (no secrets file in production, or only short values), the
+    // program writes to inject's stdout and stderr itself: no pipe, no cost.
+    let first = build()?;
+    let routes = if first.is_empty() {
+        Routes::default()
+    } else {
+        routes(
+            settings.when,
+            descriptor(std::io::stdout().as_fd()),
+            descriptor(std::io::stderr().as_fd()),
+        )
+    };
+    let mut first = Some(first);
+    // One redactor per pipe, the one already built first.
+    let mut redactor = || first.take().map_or_else(build, Ok);
     let mut streams = Vec::with_capacity(2);
     let mut write_ends = Vec::with_capacity(2);
     let pipe = || {
@@ -258,6 +268,16 @@ pub fn run(
 
 #[cfg(target_os = "linux")]
 fn describe_routes(routes: &Routes, settings: &Settings) -> String {
+    if !settings
+        .values
+        .iter()
+        .any(|(_, v)| v.len() >= settings.min_len)
+    {
+        return format!(
+            "no value of at least {} bytes to mask: the program's output passes directly",
+            settings.min_len
+        );
+    }
     let masked = match (routes.stdout, routes.stderr) {
         (true, true) if routes.shared => "stdout and stderr (one file: one pipe)",
         (true, true) => "stdout and stderr",

@@ -345,13 +345,13 @@ fn sigterm_to_inject_reaches_the_program() {
 }
 
 /// A pseudo-terminal as inject's stdout, a pipe as its stderr. Returns what reached each.
-fn on_a_terminal(env: &TestEnv, when: &str) -> (String, String) {
+fn on_a_terminal(env: &TestEnv, flags: &[&str]) -> (String, String) {
     let script = "for fd in 1 2; do\n\
         if [ -t $fd ]; then what=terminal; else what=pipe; fi\n\
         printf '\\033[32m%s %s\\033[0m\\n' \"$what\" \"$API_KEY\" >&$fd\n\
         done";
     let pty = nix::pty::openpty(None, None).expect("openpty");
-    let mut command = inject(env, &[when, "--", "sh", "-c", script]);
+    let mut command = inject(env, &[flags, &["--", "sh", "-c", script]].concat());
     command
         .stdout(Stdio::from(pty.slave))
         .stderr(Stdio::piped());
@@ -369,13 +369,22 @@ fn on_a_terminal(env: &TestEnv, when: &str) -> (String, String) {
 #[test]
 fn a_terminal_is_left_alone_unless_always() {
     let env = setup();
-    let (terminal, stderr) = on_a_terminal(&env, "--mask");
+    let (terminal, stderr) = on_a_terminal(&env, &["--mask"]);
     // The program kept its terminal: it knows it, its colours and value arrive untouched.
     assert_eq!(terminal, format!("\x1b[32mterminal {KEY}\x1b[0m\r\n"));
     assert_eq!(stderr, "\x1b[32mpipe [masked:API_KEY]\x1b[0m\n");
-    let (terminal, stderr) = on_a_terminal(&env, "--mask=always");
+    let (terminal, stderr) = on_a_terminal(&env, &["--mask=always"]);
     assert_eq!(terminal, "\x1b[32mpipe [masked:API_KEY]\x1b[0m\r\n");
     assert_eq!(stderr, "\x1b[32mpipe [masked:API_KEY]\x1b[0m\n");
+}
+
+#[test]
+fn with_nothing_to_mask_the_output_is_not_piped() {
+    // All values are shorter than 20 bytes: even `--mask=always` leaves the terminal alone.
+    let env = setup();
+    let (terminal, stderr) = on_a_terminal(&env, &["--mask=always", "--mask-min=20"]);
+    assert_eq!(terminal, format!("\x1b[32mterminal {KEY}\x1b[0m\r\n"));
+    assert_eq!(stderr, format!("\x1b[32mpipe {KEY}\x1b[0m\n"));
 }
 
 #[test]
