@@ -12,7 +12,7 @@
 
 use std::os::unix::ffi::OsStrExt;
 
-use aho_corasick::{AhoCorasick, Input, Match, MatchKind};
+use aho_corasick::{AhoCorasick, Input, Match, MatchKind, PatternID};
 
 use crate::environment::Composed;
 use crate::flatten::Variable;
@@ -202,8 +202,7 @@ impl Redactor {
     }
 
     /// The leftmost-longest match in `haystack` that starts at `from` or later, as
-    /// `matcher.find` would give it: with the sampler, the automaton only runs around the
-    /// places the sampler cannot rule out.
+    /// `matcher.find` would give it, found with the sampler when there is one.
     fn find(&self, matcher: &AhoCorasick, haystack: &[u8], from: usize) -> Option<Match> {
         let Some(sampler) = &self.sampler else {
             return matcher.find(Input::new(haystack).range(from..));
@@ -211,15 +210,25 @@ impl Redactor {
         let mut at = from;
         while let Some(gram) = gram(haystack, at) {
             if sampler.may_hold(gram) {
-                // Every match starting in `window.start..=at` ends by `at + longest`.
-                let window = at.saturating_sub(sampler.reach).max(from)
-                    ..haystack.len().min(at + self.longest);
-                match matcher.find(Input::new(haystack).range(window)) {
-                    // Leftmost in the window, and none starts earlier (its own sample would
-                    // have been found first). One starting after `at` may still be preceded
-                    // by one that ends outside the window: the next samples decide.
-                    Some(m) if m.start() <= at => return Some(m),
-                    _ => {}
+                // Every match starting in `at - reach..=at` holds this sample in its first
+                // `m` bytes, at offset `at - start`: the sampler lists every such place. None
+                // starts earlier (its own sample would have been found first).
+                let mut best: Option<Match> = None;
+                for &(pattern, offset) in sampler.places(gram) {
+                    let Some(start) = at.checked_sub(offset as usize) else {
+                        continue;
+                    };
+                    let secret = &self.patterns[pattern as usize];
+                    let better = best.is_none_or(|b| {
+                        start < b.start() || start == b.start() && secret.len() > b.len()
+                    });
+                    if better && start >= from && haystack[start..].starts_with(secret) {
+                        let id = PatternID::new_unchecked(pattern as usize);
+                        best = Some(Match::new(id, start..start + secret.len()));
+                    }
+                }
+                if best.is_some() {
+                    return best;
                 }
             }
             at += sampler.stride;
@@ -274,24 +283,26 @@ impl Redactor {
     }
 }
 
-/// A filter that lets the search skip most of the text. With 100 secrets the automaton alone
-/// runs at a few hundred MB/s (its SIMD prefilter gives up beyond 64 patterns), far below a
-/// pipe; this one reads one 4-byte sample every `stride` bytes.
+/// A search that skips most of the text. With 100 secrets the automaton alone runs at a few
+/// hundred MB/s (its SIMD prefilter gives up beyond 64 patterns), far below a pipe; this one
+/// reads one 4-byte sample every `stride` bytes.
 ///
 /// Let `m` be the length of the shortest secret. Every match covers `m` bytes, so among
 /// samples taken every `m - 3` bytes, one lies wholly inside the first `m` bytes of any match.
-/// The set of 4-byte grams in the first `m` bytes of each secret is kept as a hashed bitmap:
-/// a sample that is not in it rules out every match whose first `m` bytes it lies in.
+/// The 4-byte grams in the first `m` bytes of each secret are kept twice: as a hashed bitmap
+/// (32 KiB, so that it stays in the L1 cache), which rules out almost every sample at once,
+/// and as a sorted table of (gram, secret, offset), which names the only secrets, and where
+/// they would start, that a sample left standing can belong to: each is checked directly.
 struct Sampler {
     bits: Box<[u64]>,
+    /// (gram, secret, offset) for every gram in the first `m` bytes of every secret, sorted.
+    places: Vec<(u32, (u32, u32))>,
     /// `m - 3`: the distance between samples.
     stride: usize,
-    /// `m - 4`: how far before a sample a match that holds it may start.
-    reach: usize,
 }
 
-/// 2^18 bits (32 KiB, so that it stays in the L1 cache): with 100 secrets of 32 bytes, about
-/// 1 sample in 100 is a false alarm, which costs a short run of the automaton.
+/// 2^18 bits: with 100 secrets of 32 bytes, about 1 sample in 100 is a false alarm, which
+/// costs a look-up in the table.
 const SAMPLER_BITS: u32 = 18;
 
 impl Sampler {
@@ -301,18 +312,21 @@ impl Sampler {
             return None;
         }
         let mut bits = vec![0u64; 1 << (SAMPLER_BITS - 6)].into_boxed_slice();
-        for pattern in patterns {
+        let mut places = Vec::with_capacity(patterns.len() * (shortest - 3));
+        for (index, pattern) in patterns.iter().enumerate() {
             for at in 0..=shortest - 4 {
                 if let Some(g) = gram(pattern, at) {
                     let h = Self::slot(g);
                     bits[h / 64] |= 1 << (h % 64);
+                    places.push((g, (u32::try_from(index).ok()?, u32::try_from(at).ok()?)));
                 }
             }
         }
+        places.sort_unstable();
         Some(Sampler {
             bits,
+            places,
             stride: shortest - 3,
-            reach: shortest - 4,
         })
     }
 
@@ -323,6 +337,15 @@ impl Sampler {
     fn may_hold(&self, gram: u32) -> bool {
         let h = Self::slot(gram);
         self.bits[h / 64] >> (h % 64) & 1 == 1
+    }
+
+    /// (secret, offset) of each place where `gram` occurs in the first `m` bytes of a secret.
+    fn places(&self, gram: u32) -> impl Iterator<Item = &(u32, u32)> {
+        let first = self.places.partition_point(|p| p.0 < gram);
+        self.places[first..]
+            .iter()
+            .take_while(move |p| p.0 == gram)
+            .map(|(_, place)| place)
     }
 }
 
