@@ -40,6 +40,23 @@ hyperfine --warmup 1 --runs 10 --export-markdown throughput.md \
   "cat data >/dev/null"
 cat throughput.md
 
+echo "## secret-dense output: log lines of ~95 bytes, each with one of the secrets (256 MiB)"
+python3 - <<'PY'
+import random
+random.seed(7)
+values = [line.split('"')[1] for line in open("s100.toml")]
+with open("dense", "w") as f:
+    n = 0
+    while n < 256 * 1024 * 1024:
+        line = f"2024-05-01T12:00:00Z INFO request id={random.randint(0, 10**9)} token={random.choice(values)} ok\n"
+        f.write(line)
+        n += len(line)
+PY
+hyperfine --warmup 1 --runs 10 --export-markdown dense.md \
+  "cat dense | cat >/dev/null" \
+  "$bin -f s100.toml --mask -- cat dense >/dev/null"
+cat dense.md
+
 echo "## latency: a line printed by the program until it arrives on inject's stdout"
 cat >latency.py <<'PY'
 import os, statistics, subprocess, sys, time
