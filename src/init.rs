@@ -130,7 +130,7 @@ mod linux {
     }
 
     /// Descriptors for the child's standard output and error in place of inject's own. They
-    /// may be close-on-exec: the copies on 1 and 2 are not.
+    /// may be close-on-exec (the copies on 1 and 2 are not), but must not be 1 or 2 already.
     #[derive(Clone, Copy, Debug, Default)]
     pub struct Redirect<'a> {
         pub stdout: Option<BorrowedFd<'a>>,

@@ -12,8 +12,8 @@
 //!   process that shares them (a shell's terminal, the pipe `docker logs` reads), so inject
 //!   does not set `O_NONBLOCK` on them. Each chunk is written in full; while that write waits
 //!   for a slow reader, the other pipe waits in the kernel (up to 1 MiB) and the program
-//!   blocks only when that fills, as it would writing to the slow reader itself. A descriptor the
-//!   caller left non-blocking is waited on with `poll`.
+//!   blocks only when that fills, as it would writing to the slow reader itself. A
+//!   descriptor the caller left non-blocking is waited on with `poll`.
 //! * When stdout and stderr are one file (`2>&1`), the program gets one pipe for both, so the
 //!   order between its two streams is kept exactly.
 //! * SIGPIPE: every signal is blocked in the supervisor, so writing to a pipe whose reader has
