@@ -47,7 +47,7 @@ pub fn run(
 }
 
 #[cfg(target_os = "linux")]
-pub use linux::{Child, Event, Supervisor, run};
+pub use linux::{Child, Event, Redirect, Supervisor, run, wait_for};
 
 #[cfg(target_os = "linux")]
 mod linux {
@@ -129,6 +129,27 @@ mod linux {
         }
     }
 
+    /// Descriptors for the child's standard output and error in place of inject's own. They
+    /// may be close-on-exec (the copies on 1 and 2 are not), but must not be 1 or 2 already.
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct Redirect<'a> {
+        pub stdout: Option<BorrowedFd<'a>>,
+        pub stderr: Option<BorrowedFd<'a>>,
+    }
+
+    impl Redirect<'_> {
+        /// In the forked child: only system calls.
+        fn apply(&self) -> Result<(), Errno> {
+            if let Some(fd) = self.stdout {
+                nix::unistd::dup2_stdout(fd)?;
+            }
+            if let Some(fd) = self.stderr {
+                nix::unistd::dup2_stderr(fd)?;
+            }
+            Ok(())
+        }
+    }
+
     /// A program started by [`Supervisor::spawn`]; it leads its own process group.
     #[derive(Debug)]
     pub struct Child {
@@ -196,6 +217,18 @@ mod linux {
         /// when it cannot be executed (the child reports its errno through a close-on-exec
         /// pipe and the parent describes it), 125 when no process can be created.
         pub fn spawn(&mut self, command: &[OsString], env: &[Pair]) -> Result<Child, LaunchError> {
+            self.spawn_redirected(command, env, &Redirect::default())
+        }
+
+        /// [`Supervisor::spawn`], with the child's standard output and error on the
+        /// descriptors `redirect` names instead of inject's own (for `--mask`). When one cannot
+        /// be put in place the child never runs: its output must not escape the redirection.
+        pub fn spawn_redirected(
+            &mut self,
+            command: &[OsString],
+            env: &[Pair],
+            redirect: &Redirect<'_>,
+        ) -> Result<Child, LaunchError> {
             let mut plan = Plan::new(command, env)?;
             let shown = command[0].to_string_lossy();
             let cannot = |what: &str, errno: Errno| LaunchError {
@@ -216,7 +249,10 @@ mod linux {
                         let _ = nix::unistd::tcsetpgrp(&terminal.file, nix::unistd::getpid());
                     }
                     let _ = set_mask(&self.inherited_mask);
-                    let errno = plan.exec();
+                    let errno = match redirect.apply() {
+                        Ok(()) => plan.exec(),
+                        Err(errno) => errno,
+                    };
                     let _ = nix::unistd::write(&reported, &(errno as i32).to_ne_bytes());
                     // SAFETY: `_exit` ends the child without running the parent's destructors
                     // or flushing its buffers, which are the parent's to flush.
@@ -382,7 +418,7 @@ mod linux {
     }
 
     /// Block until `pid` ends; its exit status as a shell reports it.
-    fn wait_for(pid: Pid) -> i32 {
+    pub fn wait_for(pid: Pid) -> i32 {
         loop {
             let mut status = 0;
             // SAFETY: as in `reap`.

@@ -14,6 +14,7 @@ pub mod init;
 pub mod launch;
 pub mod list;
 pub mod mask;
+pub mod relay;
 pub mod require;
 pub mod source;
 pub mod value;
