@@ -7,13 +7,12 @@ mod common;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{TIMEOUT, TestEnv};
+use common::{TIMEOUT, TestEnv, lines, python_works, wait_until};
 
 /// `[api] key`: masked as `API_KEY`.
 const KEY: &str = "k-Zq8wVx1L-api";
@@ -24,16 +23,6 @@ const SHORT: &str = "pw42";
 
 const SECRETS: &str =
     "token = \"tok-9f8e7d6c5b\"\nshort = \"pw42\"\n[api]\nkey = \"k-Zq8wVx1L-api\"\n";
-
-fn python_works() -> bool {
-    static WORKS: OnceLock<bool> = OnceLock::new();
-    *WORKS.get_or_init(|| {
-        Command::new("python3")
-            .args(["-c", "pass"])
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-}
 
 /// Return from the test, saying so, when it cannot run here.
 macro_rules! need_python {
@@ -137,17 +126,9 @@ impl Running {
 
     /// The exit code, or `None` if inject is still running after `timeout`.
     fn wait(&mut self, timeout: Duration) -> Option<i32> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                self.alive.store(false, Ordering::SeqCst);
-                return status.code();
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(5));
-        }
+        let status = wait_until(&mut self.child, timeout)?;
+        self.alive.store(false, Ordering::SeqCst);
+        status.code()
     }
 }
 
@@ -168,21 +149,6 @@ fn read_all(mut source: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8
         let _ = source.read_to_end(&mut bytes);
         bytes
     })
-}
-
-/// The lines of `source`, as they come.
-fn lines(source: impl Read + Send + 'static) -> Receiver<String> {
-    use std::io::BufRead;
-    let (send, receive) = channel();
-    thread::spawn(move || {
-        for line in std::io::BufReader::new(source).lines() {
-            let Ok(line) = line else { break };
-            if send.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receive
 }
 
 /// Every byte value, colours, `\r`, invalid UTF-8, both secrets (one at the very end, no
