@@ -47,7 +47,7 @@ pub fn run(
 }
 
 #[cfg(target_os = "linux")]
-pub use linux::{Child, Event, Redirect, Supervisor, run, wait_for};
+pub use linux::{Child, Event, Redirect, Supervisor, discard_own_sigpipe, run, wait_for};
 
 #[cfg(target_os = "linux")]
 mod linux {
@@ -93,16 +93,8 @@ mod linux {
                 errno.desc()
             ),
         })?;
-        if options.subreaper
-            && let Err(errno) = nix::sys::prctl::set_child_subreaper(true)
-        {
-            error::note(
-                "warning",
-                &format!(
-                    "cannot adopt orphaned processes (PR_SET_CHILD_SUBREAPER): {}",
-                    errno.desc()
-                ),
-            );
+        if options.subreaper {
+            supervisor.adopt_orphans();
         }
         let child = supervisor.spawn(command, env)?;
         loop {
@@ -326,6 +318,22 @@ mod linux {
             unsafe { libc::kill(target, signal) };
         }
 
+        /// Become the reaper of orphaned descendants (`PR_SET_CHILD_SUBREAPER`), as `--init`
+        /// does when inject is not PID 1; a failure is a warning, not a reason to stop.
+        pub fn adopt_orphans(&self) {
+            if let Err(errno) = nix::sys::prctl::set_child_subreaper(true) {
+                error::note(
+                    "warning",
+                    &format!(
+                        "cannot adopt orphaned processes (PR_SET_CHILD_SUBREAPER): {}",
+                        errno.desc()
+                    ),
+                );
+                // Writing the warning to a closed pipe queued a SIGPIPE: not the program's.
+                discard_own_sigpipe();
+            }
+        }
+
         /// Give the terminal back to inject's own group once no child holds it.
         fn reclaim_terminal(&self) {
             if let Some(terminal) = &self.terminal {
@@ -338,6 +346,21 @@ mod linux {
         fn drop(&mut self) {
             self.reclaim_terminal();
         }
+    }
+
+    /// Take back the SIGPIPE the kernel queued for inject when its own write met a pipe
+    /// without reader: blocked, it would otherwise be read from the signal descriptor and
+    /// forwarded to the program.
+    pub fn discard_own_sigpipe() {
+        let mut set = SigSet::empty();
+        set.add(nix::sys::signal::Signal::SIGPIPE);
+        let now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `set` and `now` are valid for the call; no siginfo is asked for. With a zero
+        // timeout it only takes a pending SIGPIPE, or fails with EAGAIN when there is none.
+        unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &now) };
     }
 
     /// All bits set. glibc's `sigfillset` leaves out 32 and 33 (and `sigaddset` refuses them),

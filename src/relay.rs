@@ -171,17 +171,8 @@ pub fn run(
             errno.desc()
         ))
     })?;
-    if options.subreaper
-        && let Err(errno) = nix::sys::prctl::set_child_subreaper(true)
-    {
-        error::note(
-            "warning",
-            &format!(
-                "cannot adopt orphaned processes (PR_SET_CHILD_SUBREAPER): {}",
-                errno.desc()
-            ),
-        );
-        discard_own_sigpipe();
+    if options.subreaper {
+        supervisor.adopt_orphans();
     }
     let redirect = {
         let stdout = routes
@@ -233,7 +224,7 @@ pub fn run(
                     "cannot read signals any more ({}): no longer relaying the program's output, waiting for it to end",
                     errno.desc()
                 ));
-                discard_own_sigpipe();
+                init::discard_own_sigpipe();
                 drop(streams);
                 return Ok(ExitCode::Child(
                     status.unwrap_or_else(|| init::wait_for(child.pid)),
@@ -391,7 +382,7 @@ impl Stream {
         match sink.error {
             None => {}
             Some(Errno::EPIPE) => {
-                discard_own_sigpipe();
+                init::discard_own_sigpipe();
                 // The program's next write to this stream meets a pipe without a reader.
                 self.pipe = None;
             }
@@ -403,7 +394,7 @@ impl Stream {
                     self.target.name(),
                     errno.desc()
                 ));
-                discard_own_sigpipe();
+                init::discard_own_sigpipe();
             }
             Some(_) => {}
         }
@@ -471,22 +462,6 @@ fn write_all(fd: std::os::fd::BorrowedFd<'_>, mut bytes: &[u8]) -> Result<(), ni
         }
     }
     Ok(())
-}
-
-/// Take back the SIGPIPE the kernel queued for inject when its own write met a pipe without
-/// reader: blocked, it would otherwise be read from the signal descriptor and forwarded.
-#[cfg(target_os = "linux")]
-fn discard_own_sigpipe() {
-    use nix::sys::signal::{SigSet, Signal};
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGPIPE);
-    let now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `set` and `now` are valid for the call; no siginfo is asked for. With a zero
-    // timeout it only takes a pending SIGPIPE, or fails with EAGAIN when there is none.
-    unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &now) };
 }
 
 #[cfg(test)]
