@@ -100,8 +100,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as profile:
         browser = Chromium(profile)
         try:
-            page = next(t for t in browser.call("Target.getTargets")["targetInfos"] if t["type"] == "page")
-            session = browser.call("Target.attachToTarget", targetId=page["targetId"], flatten=True)["sessionId"]
+            page = browser.call("Target.createTarget", url="about:blank")["targetId"]
+            session = browser.call("Target.attachToTarget", targetId=page, flatten=True)["sessionId"]
             browser.call("Page.navigate", session, url=url)
             deadline = time.monotonic() + TIMEOUT
             text = ""

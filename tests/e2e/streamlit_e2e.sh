@@ -17,6 +17,7 @@ artifacts=$root/target/e2e
 passed=0 failed=0 skipped=0
 server=""
 work=$(mktemp -d)
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
   if [[ -n $server ]] && kill -0 "$server" 2>/dev/null; then kill -KILL "$server"; fi
   rm -rf "$work"
