@@ -93,7 +93,11 @@ else
   server=$!
   healthy=""
   for _ in $(seq 120); do
-    if curl -sf "http://127.0.0.1:$port/_stcore/health" >/dev/null; then healthy=yes; break; fi
+    if "$py" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+      "http://127.0.0.1:$port/_stcore/health" 2>/dev/null; then
+      healthy=yes
+      break
+    fi
     kill -0 "$server" 2>/dev/null || break
     sleep 0.5
   done
