@@ -75,6 +75,18 @@ pub struct Selection {
         global = true
     )]
     pub allow: Vec<String>,
+
+    /// Give up on an `aws-sm://` or `aws-ssm://` source that has not been read within SECONDS
+    /// (credentials, connection and every page included)
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "INJECT_TIMEOUT",
+        default_value_t = 15,
+        value_parser = clap::value_parser!(u64).range(1..=3600),
+        global = true
+    )]
+    pub timeout: u64,
 }
 
 /// How the child's environment is composed.

@@ -4,6 +4,8 @@
 //! `source`, `launch` and `app` are the thin edge of effects around it.
 
 pub mod app;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod cli;
 pub mod environment;
 pub mod error;
@@ -11,6 +13,7 @@ pub mod flatten;
 pub mod launch;
 pub mod list;
 pub mod source;
+pub mod store;
 pub mod value;
 
 /// The whole program: parse, run, return the exit status. Never panics outward.

@@ -55,6 +55,8 @@ pub enum SourceError {
         "`{0}` is an AWS source, but this inject was built without AWS support: install it with `cargo install inject --features aws`"
     )]
     NeedsAws(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// One source that was found, read and parsed.
@@ -68,12 +70,17 @@ pub struct Loaded {
 pub struct Context<'a> {
     pub home: Option<&'a Path>,
     pub env: &'a dyn Fn(&str) -> Option<OsString>,
+    /// How long a central store (§11) may take to answer, per source.
+    pub timeout: std::time::Duration,
 }
 
 /// Read the explicit sources, or Streamlit's default list when there are none.
 pub fn load(explicit: &[OsString], cx: &Context) -> Result<Vec<Loaded>, SourceError> {
     if !explicit.is_empty() {
-        return explicit.iter().map(|spec| load_explicit(spec)).collect();
+        return explicit
+            .iter()
+            .map(|spec| load_explicit(spec, cx))
+            .collect();
     }
     let mut loaded = Vec::new();
     for path in default_list(cx)? {
@@ -88,10 +95,19 @@ pub fn load(explicit: &[OsString], cx: &Context) -> Result<Vec<Loaded>, SourceEr
     Ok(loaded)
 }
 
-fn load_explicit(spec: &OsStr) -> Result<Loaded, SourceError> {
+fn load_explicit(spec: &OsStr, cx: &Context) -> Result<Loaded, SourceError> {
     let text = spec.to_string_lossy();
-    if text.starts_with("aws-sm://") || text.starts_with("aws-ssm://") {
-        return Err(SourceError::NeedsAws(text.into_owned()));
+    if let Some(store) = crate::store::Spec::parse(&text) {
+        #[cfg(feature = "aws")]
+        return Ok(Loaded {
+            path: PathBuf::from(spec),
+            table: crate::aws::load(&store?, cx.timeout)?,
+        });
+        #[cfg(not(feature = "aws"))]
+        {
+            let _ = (store, cx.timeout);
+            return Err(SourceError::NeedsAws(text.into_owned()));
+        }
     }
     let path = PathBuf::from(spec);
     match fs::metadata(&path) {
