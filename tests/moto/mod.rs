@@ -1,4 +1,5 @@
-//! A real local AWS for the tests: moto's server (`pip install 'moto[server]'`) on a free
+//! A real local AWS for the tests: moto's server (`python3 -m pip install 'moto[server]'`,
+//! run as `python3 -m moto.server`, which needs no console script on `PATH`) on a free
 //! 127.0.0.1 port, started by the test and killed when the handle drops. Seeded over plain
 //! HTTP with the AWS JSON and query protocols (moto does not check signatures until
 //! `reset-auth` turns its permission checks on).
@@ -18,34 +19,54 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// `None` (after printing "skipped: needs moto") when `moto_server` is not installed.
+    /// `None` (after printing "skipped: needs moto") when moto is not installed for the
+    /// `python3` on `PATH` (the one `python3 -m pip install 'moto[server]'` installs into).
     pub fn start(test: &str) -> Option<Moto> {
+        let skip = |why: &str| {
+            println!(
+                "skipped: needs moto (`python3 -m pip install 'moto[server]'`): {test}: {why}"
+            );
+            None
+        };
         let port = free_port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
         let child = match child {
             Ok(child) => child,
-            Err(error) => {
-                println!("skipped: needs moto (`pip install 'moto[server]'`): {test}: {error}");
-                return None;
-            }
+            Err(error) => return skip(&format!("python3: {error}")),
         };
         let mut moto = Moto { child, port };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(Some(status)) = moto.child.try_wait() {
-                panic!("moto_server exited before it answered: {status}");
+                let importable = Command::new("python3")
+                    .args(["-c", "import moto.server"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if !importable {
+                    return skip("`import moto.server` fails");
+                }
+                panic!("moto's server exited before it answered: {status}");
             }
             if matches!(moto.request("GET", "/moto-api/", &[], ""), Ok((200, _))) {
                 return Some(moto);
             }
             assert!(
                 Instant::now() < deadline,
-                "moto_server did not answer in 60 s"
+                "moto's server did not answer in 60 s"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
