@@ -42,7 +42,7 @@ fn read_secrets(cli: &Cli) -> anyhow::Result<Secrets> {
     let cx = source::Context {
         home: home.as_deref(),
         env: &lookup,
-        timeout: std::time::Duration::from_secs(cli.selection.timeout),
+        timeout: cli.selection.timeout(),
     };
     let loaded = source::load(&cli.selection.files, &cx)?;
     let merged = flatten::merge(loaded.iter().map(|l| l.table.clone()));

@@ -132,7 +132,7 @@ async fn secret(
         .map_err(|error| failure(&call, &error))?;
     let name = spec.to_string();
     match (output.secret_string(), output.secret_binary()) {
-        (Some(text), _) => store::secret_table(&name, text),
+        (Some(text), _) => Ok(store::secret_table(&name, text)?),
         (None, Some(_)) => Err(StoreError::Binary { spec: name }.into()),
         (None, None) => Err(store::service_error(
             spec,

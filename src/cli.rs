@@ -78,12 +78,13 @@ pub struct Selection {
 
     /// Give up on an `aws-sm://` or `aws-ssm://` source that has not been read within SECONDS
     /// (credentials, connection and every page included)
+    #[cfg(feature = "aws")]
     #[arg(
         long,
         value_name = "SECONDS",
         env = "INJECT_TIMEOUT",
-        default_value_t = 15,
-        value_parser = clap::value_parser!(u64).range(1..=3600),
+        default_value = "15",
+        value_parser = parse_seconds,
         global = true
     )]
     pub timeout: u64,
@@ -142,6 +143,24 @@ fn parse_prefix(text: &str) -> Result<String, String> {
         Err("a prefix cannot contain `=`".into())
     } else {
         Ok(text.to_string())
+    }
+}
+
+impl Selection {
+    /// How long an AWS source may take; `--timeout` exists only in builds that have them.
+    pub fn timeout(&self) -> std::time::Duration {
+        #[cfg(feature = "aws")]
+        return std::time::Duration::from_secs(self.timeout);
+        #[cfg(not(feature = "aws"))]
+        std::time::Duration::ZERO
+    }
+}
+
+#[cfg(feature = "aws")]
+fn parse_seconds(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(seconds @ 1..=3600) => Ok(seconds),
+        _ => Err("a timeout is a whole number of seconds from 1 to 3600".into()),
     }
 }
 

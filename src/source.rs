@@ -55,6 +55,7 @@ pub enum SourceError {
         "`{0}` is an AWS source, but this inject was built without AWS support: install it with `cargo install inject --features aws`"
     )]
     NeedsAws(String),
+    #[cfg(feature = "aws")]
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -97,17 +98,20 @@ pub fn load(explicit: &[OsString], cx: &Context) -> Result<Vec<Loaded>, SourceEr
 
 fn load_explicit(spec: &OsStr, cx: &Context) -> Result<Loaded, SourceError> {
     let text = spec.to_string_lossy();
+    #[cfg(feature = "aws")]
     if let Some(store) = crate::store::Spec::parse(&text) {
-        #[cfg(feature = "aws")]
         return Ok(Loaded {
             path: PathBuf::from(spec),
             table: crate::aws::load(&store?, cx.timeout)?,
         });
-        #[cfg(not(feature = "aws"))]
-        {
-            let _ = (store, cx.timeout);
-            return Err(SourceError::NeedsAws(text.into_owned()));
-        }
+    }
+    #[cfg(not(feature = "aws"))]
+    if [crate::store::SECRETS_MANAGER, crate::store::PARAMETER_STORE]
+        .iter()
+        .any(|scheme| text.starts_with(scheme))
+    {
+        let _ = cx.timeout;
+        return Err(SourceError::NeedsAws(text.into_owned()));
     }
     let path = PathBuf::from(spec);
     match fs::metadata(&path) {

@@ -101,6 +101,9 @@ pub enum StoreError {
     Null { spec: String, key: KeyPath },
     #[error("{detail}; a secret read by inject holds a JSON object (key/value pairs) or TOML text")]
     NeitherJsonNorToml { detail: String },
+    /// A TOML secret that parses but cannot be a table (an integer out of range).
+    #[error(transparent)]
+    Toml(Box<SourceError>),
     #[error(
         "`{spec}`: the secret holds binary data (`SecretBinary`): inject reads `SecretString` only; store the secret as a JSON object or TOML text"
     )]
@@ -125,17 +128,17 @@ pub enum StoreError {
 
 /// A secret's `SecretString` (§11): JSON when it starts with `{`, else TOML. Every entry's
 /// origin is `SPEC#key.path`.
-pub fn secret_table(spec: &str, text: &str) -> Result<Table, SourceError> {
+pub fn secret_table(spec: &str, text: &str) -> Result<Table, StoreError> {
     if text.trim_start().starts_with('{') {
-        return Ok(json_table(spec, text)?);
+        return json_table(spec, text);
     }
     let mut table = source::parse_toml(spec, text.as_bytes()).map_err(|error| match error {
         SourceError::Syntax { .. } | SourceError::NotUtf8 { .. } => {
-            SourceError::Store(StoreError::NeitherJsonNorToml {
+            StoreError::NeitherJsonNorToml {
                 detail: error.to_string(),
-            })
+            }
         }
-        other => other,
+        other => StoreError::Toml(Box::new(other)),
     })?;
     relabel(spec, &mut table, &mut Vec::new());
     Ok(table)

@@ -468,14 +468,19 @@ fn network_failures_end_within_the_timeout() {
 #[test]
 fn the_timeout_must_be_a_positive_number_of_seconds() {
     let dir = tempfile::tempdir().unwrap();
-    for bad in ["0", "-1", "1.5", "x"] {
+    for bad in ["0", "-1", "1.5", "x", "3601", ""] {
         let run = inject(
             dir.path(),
             &[],
             &[&format!("--timeout={bad}"), "--", "true"],
         );
         assert_eq!(run.code, 125, "{bad}: {}", run.stderr);
-        assert!(run.stderr.contains("--timeout"), "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("a timeout is a whole number of seconds from 1 to 3600"),
+            "{}",
+            run.stderr
+        );
     }
     let env = aws_env(&format!("http://127.0.0.1:{}", moto::free_port()));
     let run = inject(
