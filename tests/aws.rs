@@ -384,6 +384,96 @@ fn no_descriptor_is_left_to_the_child() {
     assert_eq!(fds("aws-sm://prod/app"), from_file);
 }
 
+/// The one HTTPS client of the build, end to end: a certificate signed by a CA the system
+/// store does not hold is refused; trusted through `SSL_CERT_FILE`, the call goes through.
+#[test]
+fn https_trusts_the_system_store_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let openssl = |args: &[&str]| {
+        Command::new("openssl")
+            .args(args)
+            .current_dir(d)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    std::fs::write(
+        d.join("leaf.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let made = openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=inject test CA",
+    ]) && openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+        "-subj",
+        "/CN=localhost",
+    ]) && openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "leaf.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "leaf.ext",
+    ]);
+    if !made {
+        println!("skipped: needs openssl: https_trusts_the_system_store_only");
+        return;
+    }
+    let Some(moto) = Moto::start_tls(
+        "https_trusts_the_system_store_only",
+        &d.join("leaf.pem"),
+        &d.join("leaf.key"),
+    ) else {
+        return;
+    };
+    let env = aws_env(&format!("https://localhost:{}", moto.port));
+    let mut env = borrowed(&env);
+    let run = inject(d, &env, &["-f", "aws-sm://prod/app", "--", "true"]);
+    assert_error(
+        &run,
+        &[
+            "cannot reach Secrets Manager",
+            "invalid peer certificate: UnknownIssuer",
+        ],
+    );
+    let ca = d.join("ca.pem");
+    let ca = ca.to_string_lossy();
+    env.push(("SSL_CERT_FILE", &ca));
+    let run = inject(d, &env, &["-f", "aws-sm://prod/app", "--", "true"]);
+    assert_error(&run, &["not found (ResourceNotFoundException)"]);
+}
+
 /// A listener that accepts connections and never answers, for as long as the test binary runs.
 fn silent_server() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -22,6 +22,19 @@ impl Moto {
     /// `None` (after printing "skipped: needs moto") when moto is not installed for the
     /// `python3` on `PATH` (the one `python3 -m pip install 'moto[server]'` installs into).
     pub fn start(test: &str) -> Option<Moto> {
+        Moto::start_with(test, &[])
+    }
+
+    /// The same, serving HTTPS with this certificate and key (PEM files): no seeding then,
+    /// and ready as soon as the port takes connections.
+    pub fn start_tls(test: &str, cert: &std::path::Path, key: &std::path::Path) -> Option<Moto> {
+        let cert = cert.to_string_lossy();
+        let key = key.to_string_lossy();
+        Moto::start_with(test, &["-c", &cert, "-k", &key])
+    }
+
+    fn start_with(test: &str, extra: &[&str]) -> Option<Moto> {
+        let tls = !extra.is_empty();
         let skip = |why: &str| {
             println!(
                 "skipped: needs moto (`python3 -m pip install 'moto[server]'`): {test}: {why}"
@@ -38,6 +51,7 @@ impl Moto {
                 "-p",
                 &port.to_string(),
             ])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -61,7 +75,12 @@ impl Moto {
                 }
                 panic!("moto's server exited before it answered: {status}");
             }
-            if matches!(moto.request("GET", "/moto-api/", &[], ""), Ok((200, _))) {
+            let ready = if tls {
+                TcpStream::connect(("127.0.0.1", port)).is_ok()
+            } else {
+                matches!(moto.request("GET", "/moto-api/", &[], ""), Ok((200, _)))
+            };
+            if ready {
                 return Some(moto);
             }
             assert!(
