@@ -6,18 +6,25 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, anyhow};
 
-use crate::cli::{Cli, Command, ListArgs, ListFormat};
+use crate::cli::{
+    CheckArgs, CheckFormat, Cli, Command, CompletionsArgs, ExportArgs, ListArgs, ListFormat,
+};
 use crate::environment::{self, Composed, Pair};
 use crate::error::{self, ExitCode};
 use crate::flatten::{self, Variable};
+use crate::require::{self, RequireError, Requirement};
 use crate::source::{self, Loaded};
-use crate::{launch, list};
+use crate::{check, export, init, launch, list, watch};
 
 /// Run the parsed command line; returns the process exit status.
 pub fn run(cli: &Cli) -> i32 {
     let outcome = match &cli.command {
         None => run_program(cli),
         Some(Command::List(args)) => list(cli, args),
+        Some(Command::Export(args)) => export(cli, args),
+        Some(Command::Check(args)) => check(cli, args),
+        Some(Command::Completions(args)) => completions(args),
+        Some(Command::Man) => man(),
     };
     match outcome {
         Ok(code) => code.into(),
@@ -34,10 +41,22 @@ struct Secrets {
     variables: Vec<Variable>,
 }
 
-fn read_secrets(cli: &Cli) -> anyhow::Result<Secrets> {
-    let home = std::env::var_os("HOME")
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
-        .map(PathBuf::from);
+        .map(PathBuf::from)
+}
+
+fn options(cli: &Cli) -> flatten::Options<'_> {
+    flatten::Options {
+        only: &cli.selection.only,
+        prefix: &cli.selection.prefix,
+        allow: &cli.selection.allow,
+    }
+}
+
+fn read_secrets(cli: &Cli) -> anyhow::Result<Secrets> {
+    let home = home();
     let lookup = |name: &str| std::env::var_os(name);
     let cx = source::Context {
         home: home.as_deref(),
@@ -46,11 +65,7 @@ fn read_secrets(cli: &Cli) -> anyhow::Result<Secrets> {
     };
     let loaded = source::load(&cli.selection.files, &cx)?;
     let merged = flatten::merge(loaded.iter().map(|l| l.table.clone()));
-    let options = flatten::Options {
-        only: &cli.selection.only,
-        prefix: &cli.selection.prefix,
-        allow: &cli.selection.allow,
-    };
+    let options = options(cli);
     let variables = flatten::flatten(&merged, &options).map_err(|errors| {
         anyhow!(
             "{}",
@@ -91,22 +106,90 @@ fn run_program(cli: &Cli) -> anyhow::Result<ExitCode> {
             "nothing to run: put the command after `--`, e.g. `inject -- streamlit run app.py` (or see `inject --help`)"
         ));
     }
+    if cli.watch.watch {
+        return Ok(run_watching(cli));
+    }
+    let env = prepare(cli)?;
+    if let Some(options) = init_mode(cli) {
+        if cli.verbose {
+            error::note(
+                "note",
+                "init mode: inject stays as a supervisor of the program",
+            );
+        }
+        return Ok(
+            init::run(&cli.program, &env, &options).unwrap_or_else(|failure| {
+                error::report(&failure.message);
+                failure.code
+            }),
+        );
+    }
+    let failure = launch::exec(&cli.program, &env);
+    error::report(&failure.message);
+    Ok(failure.code)
+}
+
+/// Read the sources and compose the program's environment: what every start does, the
+/// first one and, under `--watch`, each restart.
+fn prepare(cli: &Cli) -> anyhow::Result<Vec<Pair>> {
     let secrets = read_secrets(cli)?;
-    let composed = compose(cli, &secrets.variables);
-    if cli.verbose && !secrets.variables.is_empty() {
+    let mut composed = compose(cli, &secrets.variables);
+    let from_files = satisfy_required(cli, &mut composed.env)?;
+    if cli.verbose && !(secrets.variables.is_empty() && from_files.is_empty()) {
         let names: Vec<&str> = secrets
             .variables
             .iter()
             .enumerate()
             .filter(|(i, _)| !composed.kept_from_env.contains(i))
             .map(|(_, v)| v.name.as_str())
+            .chain(from_files.iter().map(|v| v.name.as_str()))
             .collect();
         error::note("note", &format!("setting {}", names.join(", ")));
     }
-    drop(secrets);
-    let failure = launch::exec(&cli.program, &composed.env);
-    error::report(&failure.message);
-    Ok(failure.code)
+    Ok(composed.env)
+}
+
+/// `--watch` (SPEC §12): supervise the program and restart it when its secrets change.
+fn run_watching(cli: &Cli) -> ExitCode {
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from);
+    let lookup = |name: &str| std::env::var_os(name);
+    let paths = || {
+        let cx = source::Context {
+            home: home.as_deref(),
+            env: &lookup,
+            timeout: cli.selection.timeout(),
+        };
+        source::inputs(&cli.selection.files, &cx)
+    };
+    let mut compose = || prepare(cli);
+    let options = watch::Options {
+        group: cli.start.group,
+        subreaper: !init::is_pid1(),
+        restart_signal: cli.watch.restart_signal,
+        stop_timeout: cli.watch.stop_timeout,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    };
+    let inputs = watch::Inputs {
+        compose: &mut compose,
+        paths: &paths,
+    };
+    watch::run(&cli.program, inputs, &options)
+}
+
+/// Supervise (SPEC §6.3) when asked to, or by default when inject is PID 1; else exec.
+fn init_mode(cli: &Cli) -> Option<init::Options> {
+    let start = &cli.start;
+    if start.no_init {
+        return None;
+    }
+    let pid1 = init::is_pid1();
+    (start.init || pid1).then_some(init::Options {
+        group: start.group,
+        subreaper: !pid1,
+    })
 }
 
 fn list(cli: &Cli, args: &ListArgs) -> anyhow::Result<ExitCode> {
@@ -114,16 +197,18 @@ fn list(cli: &Cli, args: &ListArgs) -> anyhow::Result<ExitCode> {
     if secrets.loaded.is_empty() && !cli.quiet {
         error::note("note", "no secrets source found: nothing would be injected");
     }
-    let composed = compose(cli, &secrets.variables);
-    let inherited_value = |name: &str| -> String {
+    let mut composed = compose(cli, &secrets.variables);
+    let from_files = satisfy_required(cli, &mut composed.env)?;
+    // An inherited value need not be UTF-8: shown lossily, but counted in real bytes.
+    let inherited_value = |name: &str| -> (String, usize) {
         composed
             .env
             .iter()
             .find(|(n, _)| n == OsStr::new(name))
-            .map(|(_, v)| v.to_string_lossy().into_owned())
+            .map(|(_, v)| (v.to_string_lossy().into_owned(), v.len()))
             .unwrap_or_default()
     };
-    let kept: Vec<(usize, String)> = composed
+    let kept: Vec<(usize, (String, usize))> = composed
         .kept_from_env
         .iter()
         .map(|&i| (i, inherited_value(&secrets.variables[i].name)))
@@ -133,29 +218,243 @@ fn list(cli: &Cli, args: &ListArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .enumerate()
         .map(|(i, v)| match kept.iter().find(|(k, _)| *k == i) {
-            Some((_, value)) => list::Row {
+            Some((_, (value, bytes))) => list::Row {
                 name: &v.name,
-                key: Some(v.key.to_string()),
+                key: v.key.to_string(),
                 origin: "env".into(),
                 source: "env".into(),
                 line: None,
                 value,
+                bytes: *bytes,
             },
             None => list::Row {
                 name: &v.name,
-                key: Some(v.key.to_string()),
+                key: v.key.to_string(),
                 origin: v.origin.to_string(),
                 source: v.origin.source.to_string(),
                 line: v.origin.line,
                 value: &v.value,
+                bytes: v.value.len(),
             },
         })
+        .chain(from_files.iter().map(|v| list::Row {
+            name: &v.name,
+            key: v.key.to_string(),
+            origin: v.origin.to_string(),
+            source: v.origin.source.to_string(),
+            line: None,
+            value: &v.value,
+            bytes: v.value.len(),
+        }))
         .collect();
     let text = match args.format {
         ListFormat::Table => list::table(&rows, args.reveal),
         ListFormat::Json => list::json(&rows, args.reveal),
     };
     write_stdout(text.as_bytes())?;
+    Ok(ExitCode::Success)
+}
+
+/// The names declared by `--require` and `--require-from`, or every reason a template fails.
+fn requirements(cli: &Cli) -> Result<Vec<Requirement>, Vec<String>> {
+    let mut templates = Vec::new();
+    let mut errors = Vec::new();
+    for path in &cli.require.templates {
+        let name = source::display(path.as_ref());
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                errors.push(format!(
+                    "the template `{name}` given to `--require-from` does not exist: check the path"
+                ));
+                continue;
+            }
+            Err(error) => {
+                errors.push(format!("cannot read the template `{name}`: {error}"));
+                continue;
+            }
+        };
+        let table = match source::parse_toml(&name, &bytes) {
+            Ok(table) => table,
+            Err(error) => {
+                errors.push(error.to_string());
+                continue;
+            }
+        };
+        match require::template_names(&table, &cli.selection.prefix, &cli.selection.allow) {
+            Ok(names) => templates.push(names),
+            Err(flat) => errors.extend(flat.iter().map(ToString::to_string)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(require::collect(&cli.require.names, &templates))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Read the `NAME_FILE` files the plan asks for and add their values to the environment.
+/// Returns the variables read, and every reason the required names are not satisfied.
+fn resolve_required(
+    requirements: &[Requirement],
+    env: &mut Vec<Pair>,
+) -> (Vec<Variable>, Vec<RequireError>) {
+    let plan = require::plan(requirements, env);
+    let mut errors = plan.errors;
+    let mut read = Vec::new();
+    for request in &plan.reads {
+        let value = std::fs::read(&request.path)
+            .map_err(|error| RequireError::Unreadable {
+                name: request.name.clone(),
+                file_var: request.file_var.clone(),
+                path: request.path.to_string_lossy().into_owned(),
+                error: error.to_string(),
+            })
+            .and_then(|bytes| require::file_value(request, bytes));
+        match value {
+            Ok(value) => {
+                env.push((OsString::from(&request.name), OsString::from(&value)));
+                read.push(require::file_variable(request, value));
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+    (read, errors)
+}
+
+/// The required-names gate of a run, `list` and `export`: every problem at once, or the
+/// variables read from `NAME_FILE` files.
+fn satisfy_required(cli: &Cli, env: &mut Vec<Pair>) -> anyhow::Result<Vec<Variable>> {
+    let requirements = requirements(cli).map_err(|errors| anyhow!("{}", errors.join("\n")))?;
+    let (read, errors) = resolve_required(&requirements, env);
+    if errors.is_empty() {
+        Ok(read)
+    } else {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        Err(anyhow!("{}", lines.join("\n")))
+    }
+}
+
+fn export(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal as _;
+    if !args.reveal && std::io::stdout().is_terminal() {
+        return Err(anyhow!(
+            "refusing to print secret values to a terminal: redirect or pipe the output (e.g. `inject export --format dotenv > .env`), or pass `--reveal`"
+        ));
+    }
+    let secrets = read_secrets(cli)?;
+    if secrets.loaded.is_empty() && !cli.quiet {
+        error::note("note", "no secrets source found: nothing to export");
+    }
+    let mut composed = compose(cli, &secrets.variables);
+    let from_files = satisfy_required(cli, &mut composed.env)?;
+    // What a run would set: values kept from the environment by `--no-override` are not ours.
+    let variables: Vec<(&str, &str)> = secrets
+        .variables
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !composed.kept_from_env.contains(i))
+        .map(|(_, v)| v)
+        .chain(&from_files)
+        .map(|v| (v.name.as_str(), v.value.as_str()))
+        .collect();
+    let bytes = export::render(args.format, &variables, &mut random_u128).map_err(|errors| {
+        let mut lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        lines.push("nothing was exported".into());
+        anyhow!("{}", lines.join("\n"))
+    })?;
+    write_stdout(&bytes)?;
+    Ok(ExitCode::Success)
+}
+
+/// Fresh random bits from the OS, for the `github` heredoc delimiters.
+fn random_u128() -> u128 {
+    use std::io::Read as _;
+    let mut bytes = [0u8; 16];
+    let from_os = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if from_os.is_err() {
+        // std seeds its hash keys from the OS as well; the delimiter is checked against the
+        // value anyway, so this only has to be unpredictable, not perfect.
+        use std::hash::{BuildHasher as _, Hasher as _};
+        let state = std::collections::hash_map::RandomState::new();
+        for chunk in bytes.chunks_mut(8) {
+            let mut hasher = state.build_hasher();
+            hasher.write_usize(chunk.as_ptr() as usize);
+            chunk.copy_from_slice(&hasher.finish().to_le_bytes());
+        }
+    }
+    u128::from_le_bytes(bytes)
+}
+
+fn check(cli: &Cli, args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let home = home();
+    let lookup = |name: &str| std::env::var_os(name);
+    let cx = source::Context {
+        home: home.as_deref(),
+        env: &lookup,
+        timeout: cli.selection.timeout(),
+    };
+    let mut findings = Vec::new();
+    let attempts = source::load_each(&cli.selection.files, &cx).unwrap_or_else(|error| {
+        findings.push(check::source_error(&error));
+        Vec::new()
+    });
+    let mut sources = Vec::new();
+    let mut tables = Vec::new();
+    for attempt in attempts {
+        let name = source::display(&attempt.path);
+        match attempt.result {
+            Ok(loaded) => tables.push(loaded.table),
+            Err(error) => findings.push(check::source_error(&error)),
+        }
+        for (file, mode) in check::probe_modes(&attempt.path) {
+            findings.extend(check::permissions(&file, mode));
+        }
+        if attempt.path.exists() {
+            findings.extend(check::git(&name, check::probe_git(&attempt.path)));
+        }
+        sources.push(name);
+    }
+    let merged = flatten::merge(tables);
+    let (variables, errors) = flatten::flatten_all(&merged, &options(cli));
+    findings.extend(errors.iter().map(check::flatten_error));
+    let limit = cfg!(target_os = "linux").then_some(check::LINUX_MAX_VARIABLE);
+    findings.extend(check::oversized(&variables, limit));
+    match requirements(cli) {
+        Ok(requirements) => {
+            let mut composed = compose(cli, &variables);
+            let (_, errors) = resolve_required(&requirements, &mut composed.env);
+            findings.extend(errors.iter().map(check::require_error));
+        }
+        Err(errors) => findings.extend(errors.into_iter().map(check::template_error)),
+    }
+    let text = match args.format {
+        CheckFormat::Human => check::human(&sources, &findings, cli.quiet),
+        CheckFormat::Json => check::json(&sources, &findings),
+    };
+    write_stdout(text.as_bytes())?;
+    Ok(if check::has_errors(&findings) {
+        ExitCode::Findings
+    } else {
+        ExitCode::Success
+    })
+}
+
+fn completions(args: &CompletionsArgs) -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory as _;
+    let mut bytes = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "inject", &mut bytes);
+    write_stdout(&bytes)?;
+    Ok(ExitCode::Success)
+}
+
+fn man() -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory as _;
+    let mut bytes = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut bytes)
+        .context("cannot render the manual page")?;
+    write_stdout(&bytes)?;
     Ok(ExitCode::Success)
 }
 
@@ -168,9 +467,18 @@ fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Parse the command line; clap's usage errors become exit status 125.
 pub fn parse(args: Vec<OsString>) -> Result<Cli, i32> {
-    use clap::Parser;
     use clap::error::ErrorKind;
-    match Cli::try_parse_from(args) {
+    use clap::{CommandFactory, FromArgMatches};
+    // An `INJECT_*` variable that is set but empty counts as unset (as
+    // `STREAMLIT_SECRETS_FILES` does): `ENV INJECT_FILE=` must not mean a file named ``.
+    let command = Cli::command().mut_args(|arg| match arg.get_env() {
+        Some(name) if std::env::var_os(name).is_some_and(|v| v.is_empty()) => arg.env(None::<&str>),
+        _ => arg,
+    });
+    let parsed = command
+        .try_get_matches_from(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    match parsed {
         Ok(cli) => Ok(cli),
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             let _ = e.print();

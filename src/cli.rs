@@ -22,6 +22,15 @@ pub struct Cli {
     #[command(flatten)]
     pub environment: EnvironmentArgs,
 
+    #[command(flatten)]
+    pub start: StartArgs,
+
+    #[command(flatten)]
+    pub require: RequireArgs,
+
+    #[command(flatten)]
+    pub watch: WatchArgs,
+
     /// Print nothing but errors
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -84,7 +93,7 @@ pub struct Selection {
         value_name = "SECONDS",
         env = "INJECT_TIMEOUT",
         default_value = "15",
-        value_parser = parse_seconds,
+        value_parser = parse_timeout,
         global = true
     )]
     pub timeout: u64,
@@ -113,10 +122,133 @@ pub struct EnvironmentArgs {
     pub keep: Vec<OsString>,
 }
 
+/// How the program is started (SPEC §6.3).
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Stay as a small supervisor, like tini: forward signals to the program, reap zombies,
+    /// exit with its status. Default: on exactly when inject is PID 1 (a container's
+    /// entry point)
+    #[arg(long, overrides_with = "no_init")]
+    pub init: bool,
+
+    /// Replace inject with the program even as PID 1
+    #[arg(long, overrides_with = "init")]
+    pub no_init: bool,
+
+    /// When supervising, forward signals to the program's whole process group
+    #[arg(short, long)]
+    pub group: bool,
+}
+
+/// Names the program cannot start without (SPEC §5).
+#[derive(Debug, Args)]
+pub struct RequireArgs {
+    /// Fail before anything runs unless NAME is set (repeatable); `NAME_FILE` may name a file
+    /// that holds the value
+    #[arg(
+        long = "require",
+        value_name = "NAME",
+        env = "INJECT_REQUIRE",
+        value_delimiter = ',',
+        global = true,
+        value_parser = parse_required_name
+    )]
+    pub names: Vec<String>,
+
+    /// Require every name this TOML template would give, e.g. a committed
+    /// `.streamlit/secrets.example.toml` (repeatable; `--prefix` applies, `--only` does not)
+    #[arg(
+        long = "require-from",
+        value_name = "TEMPLATE",
+        env = "INJECT_REQUIRE_FROM",
+        global = true
+    )]
+    pub templates: Vec<OsString>,
+}
+
+/// Restart on change (SPEC §12), for development.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Stay as the parent and restart the program when the secrets (or the Streamlit settings
+    /// that chose them) change; Linux only
+    #[arg(long, conflicts_with = "no_init")]
+    pub watch: bool,
+
+    /// With `--watch`, the signal that asks the program to stop before a restart: a name
+    /// (`TERM`, `SIGHUP`, `int`) or a number; it goes to the program's process group
+    #[arg(long, value_name = "SIG", default_value = "TERM", value_parser = parse_signal, requires = "watch")]
+    pub restart_signal: i32,
+
+    /// With `--watch`, how long the program has to stop before it is killed (SIGKILL), in
+    /// seconds (fractions allowed)
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds, requires = "watch")]
+    pub stop_timeout: std::time::Duration,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show what `inject -- …` would set: name, source and length, values hidden
     List(ListArgs),
+    /// Print the variables for another tool (values shown: never to a terminal without
+    /// `--reveal`)
+    Export(ExportArgs),
+    /// Validate the sources and the repository's hygiene; exit 1 when there are errors
+    Check(CheckArgs),
+    /// Print a completion script for SHELL
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff)
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+
+    /// Print the values even when standard output is a terminal
+    #[arg(long)]
+    pub reveal: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// `.env` file: quoted only where needed, read back exactly by python-dotenv
+    Dotenv,
+    /// `export NAME='…'` lines for `eval` in a POSIX shell (sh, dash, bash)
+    Shell,
+    /// One JSON object, in file order
+    Json,
+    /// `docker run --env-file`: `NAME=value` lines, taken literally (no multi-line values)
+    Docker,
+    /// `$GITHUB_ENV`: `NAME=value`, multi-line values as a heredoc with a random delimiter
+    Github,
+    /// systemd `EnvironmentFile=`
+    Systemd,
+    /// `NAME=value` ended by NUL bytes, for `xargs -0` (e.g. `heroku config:set`)
+    Nul,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// One line per finding
+    Human,
+    /// One JSON object, for CI
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -146,6 +278,49 @@ fn parse_prefix(text: &str) -> Result<String, String> {
     }
 }
 
+fn parse_required_name(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        Err("a required name cannot be empty".into())
+    } else if text.contains('=') {
+        Err("a variable name cannot contain `=`".into())
+    } else if text.contains('\0') {
+        Err("a variable name cannot contain a NUL byte".into())
+    } else {
+        Ok(text.to_string())
+    }
+}
+
+/// A signal by name, with or without `SIG`, in any case (`TERM`, `SIGHUP`, `int`), or by
+/// number (real-time ones included on Linux).
+fn parse_signal(text: &str) -> Result<i32, String> {
+    let highest = if cfg!(target_os = "linux") { 64 } else { 31 };
+    if let Ok(number) = text.parse::<i32>() {
+        return if (1..=highest).contains(&number) {
+            Ok(number)
+        } else {
+            Err(format!("a signal number is from 1 to {highest}"))
+        };
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    name.parse::<nix::sys::signal::Signal>()
+        .map(|signal| signal as i32)
+        .map_err(|_| "not a signal: give a name such as `TERM`, `INT` or `HUP`, or a number".into())
+}
+
+/// Seconds as a non-negative decimal number (`10`, `0.5`).
+fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(|seconds| std::time::Duration::try_from_secs_f64(seconds).ok())
+        .ok_or_else(|| "give a number of seconds, such as `10` or `0.5`".into())
+}
+
 impl Selection {
     /// How long an AWS source may take; `--timeout` exists only in builds that have them.
     pub fn timeout(&self) -> std::time::Duration {
@@ -157,7 +332,7 @@ impl Selection {
 }
 
 #[cfg(feature = "aws")]
-fn parse_seconds(text: &str) -> Result<u64, String> {
+fn parse_timeout(text: &str) -> Result<u64, String> {
     match text.parse::<u64>() {
         Ok(seconds @ 1..=3600) => Ok(seconds),
         _ => Err("a timeout is a whole number of seconds from 1 to 3600".into()),
@@ -181,5 +356,90 @@ mod tests {
         assert_eq!(cli.program, ["list", "--reveal"]);
         let cli = Cli::try_parse_from(["inject", "-f", "a.toml", "list"]).unwrap();
         assert!(matches!(cli.command, Some(Command::List(_))));
+    }
+
+    #[test]
+    fn the_last_of_init_and_no_init_wins() {
+        let cli = Cli::try_parse_from(["inject", "--init", "--no-init", "--", "x"]).unwrap();
+        assert!(!cli.start.init && cli.start.no_init);
+        let cli = Cli::try_parse_from(["inject", "--no-init", "--init", "-g", "--", "x"]).unwrap();
+        assert!(cli.start.init && !cli.start.no_init && cli.start.group);
+    }
+
+    #[test]
+    fn restart_signals_by_name_or_number() {
+        let rows = [
+            ("TERM", Ok(libc::SIGTERM)),
+            ("SIGTERM", Ok(libc::SIGTERM)),
+            ("term", Ok(libc::SIGTERM)),
+            ("SigInt", Ok(libc::SIGINT)),
+            ("HUP", Ok(libc::SIGHUP)),
+            ("USR2", Ok(libc::SIGUSR2)),
+            ("KILL", Ok(libc::SIGKILL)),
+            ("1", Ok(1)),
+            ("15", Ok(15)),
+            ("0", Err(())),
+            ("-15", Err(())),
+            ("", Err(())),
+            ("SIG", Err(())),
+            ("TERMINATE", Err(())),
+            ("SIGSIGTERM", Err(())),
+            ("99", Err(())),
+        ];
+        for (text, want) in rows {
+            assert_eq!(parse_signal(text).map_err(|_| ()), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn stop_timeouts_in_seconds() {
+        use std::time::Duration;
+        let rows = [
+            ("10", Some(Duration::from_secs(10))),
+            ("0.5", Some(Duration::from_millis(500))),
+            ("0", Some(Duration::ZERO)),
+            (" 2 ", Some(Duration::from_secs(2))),
+            ("-1", None),
+            ("nan", None),
+            ("inf", None),
+            ("1e30", None),
+            ("ten", None),
+            ("", None),
+        ];
+        for (text, want) in rows {
+            assert_eq!(parse_seconds(text).ok(), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn watch_options_need_watch_and_exclude_no_init() {
+        let cli = Cli::try_parse_from(["inject", "--watch", "--", "x"]).unwrap();
+        assert!(cli.watch.watch);
+        assert_eq!(cli.watch.restart_signal, libc::SIGTERM);
+        assert_eq!(cli.watch.stop_timeout, std::time::Duration::from_secs(10));
+        let cli = Cli::try_parse_from([
+            "inject",
+            "--watch",
+            "--restart-signal",
+            "hup",
+            "--stop-timeout",
+            "0.5",
+            "--",
+            "x",
+        ])
+        .unwrap();
+        assert_eq!(cli.watch.restart_signal, libc::SIGHUP);
+        assert_eq!(
+            cli.watch.stop_timeout,
+            std::time::Duration::from_millis(500)
+        );
+        for args in [
+            &["inject", "--restart-signal", "HUP", "--", "x"][..],
+            &["inject", "--stop-timeout", "1", "--", "x"],
+            &["inject", "--watch", "--no-init", "--", "x"],
+            &["inject", "--watch", "--restart-signal", "BOGUS", "--", "x"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
     }
 }

@@ -73,6 +73,74 @@ pub fn compose(inherited: Vec<Pair>, variables: &[Variable], settings: &Settings
     Composed { env, kept_from_env }
 }
 
+/// The names whose value differs between two environments (`--watch`, SPEC §12). Names
+/// only: this is what inject prints, and a value must never be.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// In both, with another value; in the order of the new environment.
+    pub changed: Vec<String>,
+    /// Only in the new environment, in its order.
+    pub added: Vec<String>,
+    /// Only in the old environment, in its order.
+    pub removed: Vec<String>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.added.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// `changed A, B; added C; removed D`, leaving out what is empty.
+impl std::fmt::Display for Changes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = [
+            ("changed", &self.changed),
+            ("added", &self.added),
+            ("removed", &self.removed),
+        ]
+        .into_iter()
+        .filter(|(_, names)| !names.is_empty())
+        .map(|(what, names)| format!("{what} {}", names.join(", ")))
+        .collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+/// Compare two composed environments by name. The order of the variables does not count
+/// (no program can tell); a name the environment holds twice compares all its values.
+pub fn changed_names(old: &[Pair], new: &[Pair]) -> Changes {
+    fn by_name(env: &[Pair]) -> (Vec<&OsStr>, HashMap<&OsStr, Vec<&OsStr>>) {
+        let mut order = Vec::new();
+        let mut values: HashMap<&OsStr, Vec<&OsStr>> = HashMap::with_capacity(env.len());
+        for (name, value) in env {
+            let entry = values.entry(name.as_os_str()).or_default();
+            if entry.is_empty() {
+                order.push(name.as_os_str());
+            }
+            entry.push(value.as_os_str());
+        }
+        (order, values)
+    }
+    let (old_order, old_values) = by_name(old);
+    let (new_order, new_values) = by_name(new);
+    let text = |name: &OsStr| name.to_string_lossy().into_owned();
+    let mut changes = Changes::default();
+    for name in new_order {
+        match old_values.get(name) {
+            None => changes.added.push(text(name)),
+            Some(before) if *before != new_values[name] => changes.changed.push(text(name)),
+            Some(_) => {}
+        }
+    }
+    changes.removed = old_order
+        .into_iter()
+        .filter(|name| !new_values.contains_key(name))
+        .map(text)
+        .collect();
+    changes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +240,85 @@ mod tests {
             compose(inherited.clone(), &[], &Settings::default()).env,
             inherited
         );
+    }
+
+    #[test]
+    fn changed_names_rows() {
+        let base = [("HOME", "/h"), ("TRELLO_API_KEY", "k1"), ("X", "x")];
+        type Row<'a> = (
+            &'a str,
+            Vec<(&'a str, &'a str)>,
+            [&'a [&'a str]; 3],
+            &'a str,
+        );
+        let rows: Vec<Row> = vec![
+            ("the same", base.to_vec(), [&[], &[], &[]], ""),
+            (
+                "reordered is the same",
+                vec![("X", "x"), ("HOME", "/h"), ("TRELLO_API_KEY", "k1")],
+                [&[], &[], &[]],
+                "",
+            ),
+            (
+                "a value changed",
+                vec![("HOME", "/h"), ("TRELLO_API_KEY", "k2"), ("X", "x")],
+                [&["TRELLO_API_KEY"], &[], &[]],
+                "changed TRELLO_API_KEY",
+            ),
+            (
+                "added and removed",
+                vec![
+                    ("HOME", "/h"),
+                    ("TRELLO_API_KEY", "k1"),
+                    ("B", ""),
+                    ("A", "a"),
+                ],
+                [&[], &["B", "A"], &["X"]],
+                "added B, A; removed X",
+            ),
+            (
+                "all three",
+                vec![("HOME", "/g"), ("TRELLO_API_KEY", "k2"), ("Y", "y")],
+                [&["HOME", "TRELLO_API_KEY"], &["Y"], &["X"]],
+                "changed HOME, TRELLO_API_KEY; added Y; removed X",
+            ),
+            (
+                "an empty value is a value",
+                vec![("HOME", "/h"), ("TRELLO_API_KEY", ""), ("X", "x")],
+                [&["TRELLO_API_KEY"], &[], &[]],
+                "changed TRELLO_API_KEY",
+            ),
+            (
+                "a second copy of a name counts",
+                vec![
+                    ("HOME", "/h"),
+                    ("TRELLO_API_KEY", "k1"),
+                    ("X", "x"),
+                    ("X", "x"),
+                ],
+                [&["X"], &[], &[]],
+                "changed X",
+            ),
+        ];
+        for (why, new, [changed, added, removed], line) in rows {
+            let got = changed_names(&env(&base), &env(&new));
+            let want = Changes {
+                changed: changed.iter().map(ToString::to_string).collect(),
+                added: added.iter().map(ToString::to_string).collect(),
+                removed: removed.iter().map(ToString::to_string).collect(),
+            };
+            assert_eq!(got, want, "{why}");
+            assert_eq!(got.is_empty(), line.is_empty(), "{why}");
+            assert_eq!(got.to_string(), line, "{why}");
+        }
+    }
+
+    #[test]
+    fn changes_never_show_a_value() {
+        let old = env(&[("TOKEN", "s3cr3t-old")]);
+        let new = env(&[("TOKEN", "s3cr3t-new"), ("OTHER", "s3cr3t-other")]);
+        let line = changed_names(&old, &new).to_string();
+        assert_eq!(line, "changed TOKEN; added OTHER");
+        assert!(!line.contains("s3cr3t"));
     }
 }

@@ -14,6 +14,8 @@ pub enum ExitCode {
     CannotExecute,
     /// The program (or its `#!` interpreter) was not found.
     NotFound,
+    /// Init mode: the supervised program's exit code, or 128+N if signal N killed it.
+    Child(i32),
 }
 
 impl From<ExitCode> for i32 {
@@ -24,6 +26,7 @@ impl From<ExitCode> for i32 {
             ExitCode::Failure => 125,
             ExitCode::CannotExecute => 126,
             ExitCode::NotFound => 127,
+            ExitCode::Child(code) => code,
         }
     }
 }

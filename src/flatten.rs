@@ -145,6 +145,17 @@ pub fn merge(layers: impl IntoIterator<Item = Table>) -> Table {
 
 /// Every variable the merged table gives, in file order, or every reason it cannot.
 pub fn flatten(table: &Table, options: &Options) -> Result<Vec<Variable>, Vec<FlattenError>> {
+    let (variables, errors) = flatten_all(table, options);
+    if errors.is_empty() {
+        Ok(variables)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The variables that can be made and the reasons for those that cannot, both at once
+/// (`check` reports the errors and still checks required names against the rest).
+pub fn flatten_all(table: &Table, options: &Options) -> (Vec<Variable>, Vec<FlattenError>) {
     let mut out = Flattener {
         options,
         variables: Vec::new(),
@@ -172,11 +183,7 @@ pub fn flatten(table: &Table, options: &Options) -> Result<Vec<Variable>, Vec<Fl
             _ => out.root(entry),
         }
     }
-    if out.errors.is_empty() {
-        Ok(out.variables)
-    } else {
-        Err(out.errors)
-    }
+    (out.variables, out.errors)
 }
 
 /// `api-key` -> `API_KEY`: ASCII letters upper-cased, anything outside `A-Z0-9_` one `_`.

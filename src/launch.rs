@@ -6,7 +6,7 @@
 //! signal mask, so the program inherits the caller's (see `main.rs` for why Rust's runtime
 //! is kept out of the way).
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CString, OsStr, OsString, c_char};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -27,27 +27,154 @@ pub struct LaunchError {
 
 /// Exec the program with exactly this environment. Returns only on failure.
 pub fn exec(command: &[OsString], env: &[Pair]) -> LaunchError {
-    let Some(program) = command.first() else {
-        return LaunchError {
-            code: ExitCode::Failure,
-            message:
-                "nothing to run: put the command after `--`, e.g. `inject -- streamlit run app.py`"
-                    .into(),
+    match Plan::new(command, env) {
+        Ok(mut plan) => {
+            let errno = plan.exec();
+            plan.describe(errno)
+        }
+        Err(error) => error,
+    }
+}
+
+/// Everything `execve` needs, built before the first attempt, so that [`Plan::exec`] allocates
+/// nothing: init mode runs it in a forked child, where only async-signal-safe work is allowed.
+pub struct Plan<'a> {
+    program: &'a OsStr,
+    env: &'a [Pair],
+    /// The files to try in order: the program itself when it holds a `/`, else one per
+    /// directory of the child's `PATH`. Empty for an empty program name.
+    candidates: Vec<CString>,
+    /// Owners of the strings the pointer arrays below point into.
+    _strings: Vec<CString>,
+    argv: Vec<*const c_char>,
+    envp: Vec<*const c_char>,
+    /// `sh FILE ARGS...` for a file without `#!`; slot 1 is filled in per candidate.
+    shell_argv: Vec<*const c_char>,
+}
+
+impl<'a> Plan<'a> {
+    pub fn new(command: &'a [OsString], env: &'a [Pair]) -> Result<Self, LaunchError> {
+        let Some(program) = command.first() else {
+            return Err(LaunchError {
+                code: ExitCode::Failure,
+                message:
+                    "nothing to run: put the command after `--`, e.g. `inject -- streamlit run app.py`"
+                        .into(),
+            });
         };
-    };
-    let argv: Vec<CString> = command.iter().map(|a| cstring(a.as_bytes())).collect();
-    let envp: Vec<CString> = env
-        .iter()
-        .map(|(name, value)| {
-            let mut pair = Vec::with_capacity(name.len() + value.len() + 1);
-            pair.extend_from_slice(name.as_bytes());
-            pair.push(b'=');
-            pair.extend_from_slice(value.as_bytes());
-            cstring(&pair)
+        let name = program.as_bytes();
+        let candidates = if name.is_empty() {
+            Vec::new()
+        } else if name.contains(&b'/') {
+            vec![cstring(name)]
+        } else {
+            child_path(env)
+                .split(|b| *b == b':')
+                .map(|dir| {
+                    let mut candidate = Vec::with_capacity(dir.len() + name.len() + 1);
+                    if !dir.is_empty() {
+                        candidate.extend_from_slice(dir);
+                        candidate.push(b'/');
+                    }
+                    candidate.extend_from_slice(name);
+                    cstring(&candidate)
+                })
+                .collect()
+        };
+        let args: Vec<CString> = command.iter().map(|a| cstring(a.as_bytes())).collect();
+        let vars: Vec<CString> = env
+            .iter()
+            .map(|(name, value)| {
+                let mut pair = Vec::with_capacity(name.len() + value.len() + 1);
+                pair.extend_from_slice(name.as_bytes());
+                pair.push(b'=');
+                pair.extend_from_slice(value.as_bytes());
+                cstring(&pair)
+            })
+            .collect();
+        let sh = cstring(b"sh");
+        let terminated = |strings: &[CString]| {
+            let mut pointers: Vec<*const c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+            pointers.push(std::ptr::null());
+            pointers
+        };
+        let argv = terminated(&args);
+        let envp = terminated(&vars);
+        let mut shell_argv = vec![sh.as_ptr(), std::ptr::null()];
+        shell_argv.extend_from_slice(&argv[1..]);
+        // The pointers stay valid when the strings move into the plan: a `CString` owns a heap
+        // buffer that moving it does not move.
+        let mut strings = args;
+        strings.extend(vars);
+        strings.push(sh);
+        Ok(Plan {
+            program,
+            env,
+            candidates,
+            _strings: strings,
+            argv,
+            envp,
+            shell_argv,
         })
-        .collect();
-    let errno = search_and_exec(program.as_bytes(), &argv, &envp, child_path(env));
-    describe(program, errno, env)
+    }
+
+    /// Try the candidates as glibc's `execvp` does: a file that exists but may not be executed
+    /// is remembered and the search goes on. Returns only on failure, with the errno that
+    /// [`Plan::describe`] explains. Allocates nothing and takes no lock.
+    pub fn exec(&mut self) -> Errno {
+        if self.program.as_bytes().contains(&b'/') {
+            return self.exec_file(0);
+        }
+        let mut denied = false;
+        let mut last = Errno::ENOENT;
+        for index in 0..self.candidates.len() {
+            match self.exec_file(index) {
+                Errno::EACCES => denied = true,
+                e @ (Errno::ENOENT
+                | Errno::ENOTDIR
+                | Errno::ESTALE
+                | Errno::ENODEV
+                | Errno::ETIMEDOUT) => {
+                    last = e;
+                }
+                other => return other,
+            }
+        }
+        if denied { Errno::EACCES } else { last }
+    }
+
+    fn exec_file(&mut self, index: usize) -> Errno {
+        let file = self.candidates[index].as_ptr();
+        // SAFETY: `file` and every entry of `argv` and `envp` point to NUL-terminated strings
+        // owned by `self`, and both arrays end with a null pointer.
+        unsafe { libc::execve(file, self.argv.as_ptr(), self.envp.as_ptr()) };
+        let errno = Errno::last();
+        if errno != Errno::ENOEXEC {
+            return errno;
+        }
+        // No `#!` and not a binary the kernel knows: a shell script, as execvp runs it.
+        self.shell_argv[1] = file;
+        // SAFETY: as above; `shell_argv` is `sh`, the file, the arguments, then a null pointer.
+        unsafe {
+            libc::execve(
+                c"/bin/sh".as_ptr(),
+                self.shell_argv.as_ptr(),
+                self.envp.as_ptr(),
+            )
+        };
+        Errno::last()
+    }
+
+    /// Why the program did not start, from the errno [`Plan::exec`] returned.
+    pub fn describe(&self, errno: Errno) -> LaunchError {
+        // A search that went on past a file it found ends in ENOENT: that file's `#!` is bad.
+        let found = self
+            .candidates
+            .iter()
+            .map(|c| Path::new(OsStr::from_bytes(c.as_bytes())))
+            .find(|c| c.is_file());
+        describe(self.program, errno, self.env, found)
+    }
 }
 
 fn child_path(env: &[Pair]) -> &[u8] {
@@ -64,50 +191,7 @@ fn cstring(bytes: &[u8]) -> CString {
     })
 }
 
-fn search_and_exec(program: &[u8], argv: &[CString], envp: &[CString], path: &[u8]) -> Errno {
-    if program.is_empty() {
-        return Errno::ENOENT;
-    }
-    if program.contains(&b'/') {
-        return exec_file(&cstring(program), argv, envp);
-    }
-    let mut denied = false;
-    let mut last = Errno::ENOENT;
-    for dir in path.split(|b| *b == b':') {
-        let mut candidate = Vec::with_capacity(dir.len() + program.len() + 1);
-        if !dir.is_empty() {
-            candidate.extend_from_slice(dir);
-            candidate.push(b'/');
-        }
-        candidate.extend_from_slice(program);
-        match exec_file(&cstring(&candidate), argv, envp) {
-            Errno::EACCES => denied = true,
-            e @ (Errno::ENOENT
-            | Errno::ENOTDIR
-            | Errno::ESTALE
-            | Errno::ENODEV
-            | Errno::ETIMEDOUT) => {
-                last = e;
-            }
-            other => return other,
-        }
-    }
-    if denied { Errno::EACCES } else { last }
-}
-
-fn exec_file(file: &CString, argv: &[CString], envp: &[CString]) -> Errno {
-    let Err(errno) = nix::unistd::execve(file, argv, envp);
-    if errno != Errno::ENOEXEC {
-        return errno;
-    }
-    // No `#!` and not a binary the kernel knows: a shell script, as execvp runs it.
-    let mut shell_argv = vec![cstring(b"sh"), file.clone()];
-    shell_argv.extend(argv.iter().skip(1).cloned());
-    let Err(errno) = nix::unistd::execve(c"/bin/sh", &shell_argv, envp);
-    errno
-}
-
-fn describe(program: &OsStr, errno: Errno, env: &[Pair]) -> LaunchError {
+fn describe(program: &OsStr, errno: Errno, env: &[Pair], found: Option<&Path>) -> LaunchError {
     let shown = program.to_string_lossy();
     let is_path = program.as_bytes().contains(&b'/');
     let (code, message) = match errno {
@@ -121,10 +205,19 @@ fn describe(program: &OsStr, errno: Errno, env: &[Pair]) -> LaunchError {
             ExitCode::NotFound,
             format!("cannot run `{shown}`: no such file"),
         ),
-        Errno::ENOENT | Errno::ENOTDIR => (
-            ExitCode::NotFound,
-            format!("cannot run `{shown}`: command not found in `PATH`"),
-        ),
+        Errno::ENOENT | Errno::ENOTDIR => match found {
+            Some(found) => (
+                ExitCode::NotFound,
+                format!(
+                    "cannot run `{shown}` (`{}`): its `#!` interpreter was not found: check the first line of the script",
+                    found.display()
+                ),
+            ),
+            None => (
+                ExitCode::NotFound,
+                format!("cannot run `{shown}`: command not found in `PATH`"),
+            ),
+        },
         Errno::EACCES if is_path && Path::new(program).is_dir() => (
             ExitCode::CannotExecute,
             format!("cannot run `{shown}`: it is a directory"),

@@ -6,15 +6,21 @@
 pub mod app;
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod check;
 pub mod cli;
 pub mod environment;
 pub mod error;
+pub mod export;
 pub mod flatten;
+pub mod init;
 pub mod launch;
 pub mod list;
+pub mod mask;
+pub mod require;
 pub mod source;
 pub mod store;
 pub mod value;
+pub mod watch;
 
 /// The whole program: parse, run, return the exit status. Never panics outward.
 pub fn main() -> i32 {

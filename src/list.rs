@@ -5,13 +5,15 @@ use serde_json::json;
 /// One line of the listing.
 pub struct Row<'a> {
     pub name: &'a str,
-    /// The key path it came from; `None` for a value kept from the environment.
-    pub key: Option<String>,
+    /// The key path of the secret that gives the name (also when the environment's value is kept).
+    pub key: String,
     /// `file:line`, a secrets-directory path, or `env`.
     pub origin: String,
     pub source: String,
     pub line: Option<u32>,
     pub value: &'a str,
+    /// The length of the value in bytes (an inherited value shown lossily may be longer).
+    pub bytes: usize,
 }
 
 pub fn table(rows: &[Row], reveal: bool) -> String {
@@ -30,7 +32,7 @@ pub fn table(rows: &[Row], reveal: bool) -> String {
         let value = if reveal {
             one_line(row.value)
         } else {
-            hidden(row.value)
+            hidden(row.bytes)
         };
         let line = format!(
             "{:name_width$}  {:origin_width$}  {value}",
@@ -51,7 +53,7 @@ pub fn json(rows: &[Row], reveal: bool) -> String {
                 "key": row.key,
                 "source": row.source,
                 "line": row.line,
-                "bytes": row.value.len(),
+                "bytes": row.bytes,
             });
             if reveal {
                 item["value"] = json!(row.value);
@@ -64,8 +66,8 @@ pub fn json(rows: &[Row], reveal: bool) -> String {
     out
 }
 
-fn hidden(value: &str) -> String {
-    match value.len() {
+fn hidden(bytes: usize) -> String {
+    match bytes {
         0 => "(empty)".into(),
         1 => "(hidden, 1 byte)".into(),
         n => format!("(hidden, {n} bytes)"),
@@ -95,19 +97,21 @@ mod tests {
         vec![
             Row {
                 name: "TRELLO_API_KEY",
-                key: Some("trello.api_key".into()),
+                key: "trello.api_key".into(),
                 origin: ".streamlit/secrets.toml:2".into(),
                 source: ".streamlit/secrets.toml".into(),
                 line: Some(2),
                 value: "k-123",
+                bytes: 5,
             },
             Row {
                 name: "db",
-                key: None,
+                key: "db".into(),
                 origin: "env".into(),
                 source: "env".into(),
                 line: None,
                 value: "a\nb",
+                bytes: 3,
             },
         ]
     }
@@ -137,14 +141,14 @@ mod tests {
         assert_eq!(
             hidden,
             "[{\"bytes\":5,\"key\":\"trello.api_key\",\"line\":2,\"name\":\"TRELLO_API_KEY\",\"source\":\".streamlit/secrets.toml\"},\
-             {\"bytes\":3,\"key\":null,\"line\":null,\"name\":\"db\",\"source\":\"env\"}]\n"
+             {\"bytes\":3,\"key\":\"db\",\"line\":null,\"name\":\"db\",\"source\":\"env\"}]\n"
         );
         assert!(json(&rows(), true).contains("\"value\":\"k-123\""));
     }
 
     #[test]
     fn empty_and_short_values() {
-        assert_eq!(hidden(""), "(empty)");
-        assert_eq!(hidden("x"), "(hidden, 1 byte)");
+        assert_eq!(hidden(0), "(empty)");
+        assert_eq!(hidden(1), "(hidden, 1 byte)");
     }
 }

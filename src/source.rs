@@ -96,6 +96,38 @@ pub fn load(explicit: &[OsString], cx: &Context) -> Result<Vec<Loaded>, SourceEr
     Ok(loaded)
 }
 
+/// One source `load` would read, read on its own.
+pub struct Attempt {
+    pub path: PathBuf,
+    pub result: Result<Loaded, SourceError>,
+}
+
+/// Every source `load` would read, each read on its own so that one bad source does not hide
+/// the others (for `check`). Only choosing the default list itself can fail as a whole.
+pub fn load_each(explicit: &[OsString], cx: &Context) -> Result<Vec<Attempt>, SourceError> {
+    if !explicit.is_empty() {
+        return Ok(explicit
+            .iter()
+            .map(|spec| Attempt {
+                path: PathBuf::from(spec),
+                result: load_explicit(spec, cx),
+            })
+            .collect());
+    }
+    let mut attempts = Vec::new();
+    for path in default_list(cx)? {
+        let result = match fs::metadata(&path) {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+            Err(error) if error.raw_os_error() == Some(nix::libc::ENOTDIR) => continue,
+            Err(error) => Err(io_error(&path, error)),
+            Ok(meta) if meta.is_dir() => read_directory(&path),
+            Ok(_) => read_toml_file(&path),
+        };
+        attempts.push(Attempt { path, result });
+    }
+    Ok(attempts)
+}
+
 fn load_explicit(spec: &OsStr, cx: &Context) -> Result<Loaded, SourceError> {
     let text = spec.to_string_lossy();
     #[cfg(feature = "aws")]
@@ -106,10 +138,7 @@ fn load_explicit(spec: &OsStr, cx: &Context) -> Result<Loaded, SourceError> {
         });
     }
     #[cfg(not(feature = "aws"))]
-    if [crate::store::SECRETS_MANAGER, crate::store::PARAMETER_STORE]
-        .iter()
-        .any(|scheme| text.starts_with(scheme))
-    {
+    if is_remote(spec) {
         let _ = cx.timeout;
         return Err(SourceError::NeedsAws(text.into_owned()));
     }
@@ -131,30 +160,66 @@ fn load_explicit(spec: &OsStr, cx: &Context) -> Result<Loaded, SourceError> {
 /// config files (the project's wins over the global one, as in Streamlit), else the two
 /// default paths.
 pub fn default_list(cx: &Context) -> Result<Vec<PathBuf>, SourceError> {
-    if let Some(files) = (cx.env)("STREAMLIT_SECRETS_FILES") {
-        let files = files.to_string_lossy().into_owned();
-        if !files.trim().is_empty() {
-            return Ok(files.split_whitespace().map(PathBuf::from).collect());
-        }
+    if let Some(files) = secrets_files_variable(cx) {
+        return Ok(files);
     }
-    let global = cx.home.map(|home| home.join(".streamlit/config.toml"));
-    let project = PathBuf::from(".streamlit/config.toml");
     let mut chosen = None;
-    for config in global.iter().chain([&project]) {
+    for config in &config_files(cx) {
         if let Some(files) = secrets_files_setting(config)? {
             chosen = Some(files);
         }
     }
-    if let Some(files) = chosen {
-        return Ok(files);
+    Ok(chosen.unwrap_or_else(|| default_paths(cx)))
+}
+
+/// Every local path whose change can change what [`load`] reads (SPEC §12): the sources,
+/// the default paths whether they exist or not, and the Streamlit settings that chose them.
+/// Remote sources are left out. A config file that cannot be read still names the default
+/// paths, so that they stay watched while the config is being fixed.
+pub fn inputs(explicit: &[OsString], cx: &Context) -> Vec<PathBuf> {
+    if !explicit.is_empty() {
+        return explicit
+            .iter()
+            .filter(|spec| !is_remote(spec))
+            .map(PathBuf::from)
+            .collect();
     }
-    let mut list: Vec<PathBuf> = cx
-        .home
-        .map(|home| home.join(".streamlit/secrets.toml"))
+    if let Some(files) = secrets_files_variable(cx) {
+        return files;
+    }
+    let mut paths = config_files(cx);
+    paths.extend(default_list(cx).unwrap_or_else(|_| default_paths(cx)));
+    paths
+}
+
+/// `STREAMLIT_SECRETS_FILES`, when set and not empty: it overrides every config file.
+fn secrets_files_variable(cx: &Context) -> Option<Vec<PathBuf>> {
+    let files = (cx.env)("STREAMLIT_SECRETS_FILES")?;
+    let files = files.to_string_lossy().into_owned();
+    (!files.trim().is_empty()).then(|| files.split_whitespace().map(PathBuf::from).collect())
+}
+
+/// The global then the project config file; the later one's setting wins.
+fn config_files(cx: &Context) -> Vec<PathBuf> {
+    let global = cx.home.map(|home| home.join(".streamlit/config.toml"));
+    global
         .into_iter()
-        .collect();
-    list.push(PathBuf::from(".streamlit/secrets.toml"));
-    Ok(list)
+        .chain([PathBuf::from(".streamlit/config.toml")])
+        .collect()
+}
+
+/// The global then the project `secrets.toml`.
+fn default_paths(cx: &Context) -> Vec<PathBuf> {
+    let global = cx.home.map(|home| home.join(".streamlit/secrets.toml"));
+    global
+        .into_iter()
+        .chain([PathBuf::from(".streamlit/secrets.toml")])
+        .collect()
+}
+
+fn is_remote(spec: &OsStr) -> bool {
+    let text = spec.to_string_lossy();
+    text.starts_with("aws-sm://") || text.starts_with("aws-ssm://")
 }
 
 fn secrets_files_setting(config: &Path) -> Result<Option<Vec<PathBuf>>, SourceError> {
@@ -279,7 +344,14 @@ impl Converter<'_> {
             }
             DeValue::Float(f) => Value::Float(parse_float(f.as_str())),
             DeValue::Boolean(b) => Value::Boolean(*b),
-            DeValue::Datetime(d) => Value::Datetime(d.to_string()),
+            DeValue::Datetime(d) => {
+                // TOML 1.1 may leave the seconds out; RFC 3339 may not.
+                let mut d = *d;
+                if let Some(time) = &mut d.time {
+                    time.second.get_or_insert(0);
+                }
+                Value::Datetime(d.to_string())
+            }
             DeValue::Array(items) => Value::Array(
                 items
                     .iter()
@@ -460,6 +532,9 @@ mod tests {
             ("k = 1979-05-27 07:32:00Z", "1979-05-27T07:32:00Z"),
             ("k = 1979-05-27", "1979-05-27"),
             ("k = 07:32:00", "07:32:00"),
+            ("k = 07:32", "07:32:00"),
+            ("k = 1979-05-27T07:32Z", "1979-05-27T07:32:00Z"),
+            ("k = 07:32:00.5", "07:32:00.5"),
             ("k = \"multi\\nline\"", "multi\nline"),
             ("k = '''\nraw\\n\n'''", "raw\\n\n"),
             ("k = \"\"", ""),
@@ -579,6 +654,68 @@ mod tests {
         assert_eq!(
             vars(&format!("{key} = 1")),
             vec![(vec!["A"; 50].join("_"), "1".to_string())]
+        );
+    }
+
+    /// What `--watch` watches (SPEC §12). The project's config is looked for in the working
+    /// directory, the crate's root here, which has no `.streamlit` folder.
+    #[test]
+    fn inputs_are_the_sources_and_the_settings_that_chose_them() {
+        let home = tempfile::tempdir().unwrap();
+        let h = home.path();
+        let none = |_: &str| None;
+        let cx = Context {
+            home: Some(h),
+            env: &none,
+            timeout: std::time::Duration::ZERO,
+        };
+        let explicit: Vec<OsString> = ["a.toml", "aws-sm://prod/app", "/run/secrets"]
+            .map(OsString::from)
+            .to_vec();
+        assert_eq!(
+            inputs(&explicit, &cx),
+            [PathBuf::from("a.toml"), PathBuf::from("/run/secrets")]
+        );
+        let configs = [
+            h.join(".streamlit/config.toml"),
+            PathBuf::from(".streamlit/config.toml"),
+        ];
+        let defaults = [
+            h.join(".streamlit/secrets.toml"),
+            PathBuf::from(".streamlit/secrets.toml"),
+        ];
+        let want: Vec<PathBuf> = configs.iter().chain(&defaults).cloned().collect();
+        assert_eq!(inputs(&[], &cx), want, "missing files are watched too");
+
+        std::fs::create_dir(h.join(".streamlit")).unwrap();
+        std::fs::write(
+            h.join(".streamlit/config.toml"),
+            "[secrets]\nfiles = [\"g.toml\"]\n",
+        )
+        .unwrap();
+        let want: Vec<PathBuf> = configs
+            .iter()
+            .cloned()
+            .chain([PathBuf::from("g.toml")])
+            .collect();
+        assert_eq!(inputs(&[], &cx), want, "the config chose the files");
+
+        std::fs::write(h.join(".streamlit/config.toml"), "[secrets\n").unwrap();
+        let want: Vec<PathBuf> = configs.iter().chain(&defaults).cloned().collect();
+        assert_eq!(inputs(&[], &cx), want, "a broken config: the defaults");
+
+        let variable = |name: &str| {
+            (name == "STREAMLIT_SECRETS_FILES").then(|| OsString::from(" x.toml  /y.toml "))
+        };
+        let cx = Context {
+            home: Some(h),
+            env: &variable,
+            timeout: std::time::Duration::ZERO,
+        };
+        assert_eq!(
+            inputs(&[], &cx),
+            [PathBuf::from("x.toml"), PathBuf::from("/y.toml")],
+            "the variable overrides every config"
         );
     }
 }

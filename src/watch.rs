@@ -1,0 +1,735 @@
+//! EFFECT: restart on change (`--watch`, SPEC §12), for development. inject stays as the
+//! parent through the init-mode [`Supervisor`](crate::init::Supervisor), watches every local
+//! source and the Streamlit settings that chose them, and when they change reads and composes
+//! again exactly as a start does; a different environment restarts the program.
+//!
+//! How: `notify` (inotify on Linux; never polling) watches the *directories* that hold the
+//! sources, not the files, so an editor that saves by renaming a new file over the old one, or
+//! by deleting and creating it, is seen like an edit in place; a secrets directory is watched
+//! with everything under it. A path that does not exist yet (the default
+//! `.streamlit/secrets.toml`) is watched through its nearest existing folder. Events are
+//! filtered by path here, on the supervisor's thread: notify's thread only queues them and
+//! writes a byte to a pipe that [`Supervisor::wait`](crate::init::Supervisor::wait) polls
+//! with the signals. Reads (inject's own included) are not changes, nor are metadata changes
+//! such as the access time that a read may update.
+//!
+//! Other platforms: the supervisor is Linux-only, so `--watch` is an error there. Only the
+//! loop is Linux code: the watcher builds on notify's FSEvents backend on macOS, ready for a
+//! supervisor there.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
+
+use std::collections::HashSet;
+use std::io::{self, PipeReader, Read as _, Write as _};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::time::Duration;
+
+use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
+use notify::{RecursiveMode, Watcher as _};
+
+use crate::environment::Pair;
+use crate::error;
+
+/// Quiet time after the last change before the sources are read again: an editor's save is
+/// several events (write a temporary file, rename it, change its mode).
+pub const QUIET: Duration = Duration::from_millis(200);
+
+/// How `--watch` supervises and restarts.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Forward the signals inject receives to the program's process group (`-g`).
+    pub group: bool,
+    /// Adopt orphaned descendants, so that a stopped group can be seen to be gone.
+    pub subreaper: bool,
+    /// Sent to the program's process group to stop it before a restart.
+    pub restart_signal: i32,
+    /// How long the group has to stop before SIGKILL.
+    pub stop_timeout: Duration,
+    /// Print no `restarting` line (`-q`).
+    pub quiet: bool,
+    /// Say what is watched and when a change left the environment as it was (`-v`).
+    pub verbose: bool,
+}
+
+/// What the watch loop needs from the rest of inject.
+pub struct Inputs<'a> {
+    /// Read the sources and compose the program's environment, as every start does.
+    pub compose: &'a mut dyn FnMut() -> anyhow::Result<Vec<Pair>>,
+    /// The paths whose change can change what `compose` reads (`source::inputs`).
+    pub paths: &'a dyn Fn() -> Vec<PathBuf>,
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn run(
+    _command: &[std::ffi::OsString],
+    _inputs: Inputs<'_>,
+    _options: &Options,
+) -> error::ExitCode {
+    error::report(
+        "`--watch` is only available on Linux: run without it, and start the program again after changing the secrets",
+    );
+    error::ExitCode::Failure
+}
+
+#[cfg(target_os = "linux")]
+pub use linux::run;
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::ffi::OsString;
+    use std::time::{Duration, Instant};
+
+    use nix::errno::Errno;
+    use nix::poll::PollTimeout;
+    use nix::unistd::Pid;
+
+    use super::{Inputs, Options, QUIET, Watcher, one_line};
+    use crate::environment::{self, Pair};
+    use crate::error::{self, ExitCode};
+    use crate::init::{Event, Supervisor};
+
+    /// After SIGKILL, how long the rest of a process group may take to go before the program
+    /// starts again anyway (a process stuck in the kernel cannot be hurried).
+    const KILL_GRACE: Duration = Duration::from_secs(1);
+
+    /// How often to look whether the rest of a stopping group is gone.
+    const GROUP_TICK: Duration = Duration::from_millis(20);
+
+    /// A restart under way: the old program is being stopped.
+    struct Stop {
+        /// The environment the program starts again with.
+        env: Vec<Pair>,
+        /// When SIGKILL follows the restart signal.
+        deadline: Instant,
+        /// When SIGKILL was sent.
+        killed: Option<Instant>,
+        /// The old program's status once it was reaped.
+        exited: Option<i32>,
+    }
+
+    /// Run the program, restarting it when its environment changes, until it ends by itself
+    /// or because of a signal; its status is inject's (SPEC §6.2).
+    pub fn run(command: &[OsString], inputs: Inputs<'_>, options: &Options) -> ExitCode {
+        // First, while inject has one thread: every thread started later (notify's) inherits
+        // the mask that blocks every signal, so none can be taken away from the signalfd.
+        let mut supervisor = match Supervisor::new() {
+            Ok(supervisor) => supervisor,
+            Err(errno) => {
+                error::report(&format!(
+                    "cannot start `--watch`: {}: run without `--watch`",
+                    errno.desc()
+                ));
+                return ExitCode::Failure;
+            }
+        };
+        if options.subreaper
+            && let Err(errno) = nix::sys::prctl::set_child_subreaper(true)
+        {
+            error::note(
+                "warning",
+                &format!(
+                    "cannot adopt orphaned processes (PR_SET_CHILD_SUBREAPER): {}",
+                    errno.desc()
+                ),
+            );
+        }
+        let mut watcher = match Watcher::new() {
+            Ok(watcher) => watcher,
+            Err(message) => {
+                error::report(&format!(
+                    "cannot watch for changes: {message}: run without `--watch`"
+                ));
+                return ExitCode::Failure;
+            }
+        };
+        // Watch before the first read, so that no change can fall between the two.
+        watcher.update(&(inputs.paths)(), options.verbose);
+        let mut env = match (inputs.compose)() {
+            Ok(env) => env,
+            Err(error) => {
+                error::report(&format!("{error:#}"));
+                return ExitCode::Failure;
+            }
+        };
+        let mut child = match supervisor.spawn(command, &env) {
+            Ok(child) => child,
+            Err(failure) => {
+                error::report(&failure.message);
+                return failure.code;
+            }
+        };
+        // When to read the sources again, once they have been quiet.
+        let mut due: Option<Instant> = None;
+        // SIGINT or SIGTERM came: the program's end is inject's, no restart any more.
+        let mut ending = false;
+        let mut stop: Option<Stop> = None;
+        loop {
+            let wake = next_wake(due.filter(|_| stop.is_none() && !ending), stop.as_ref());
+            let timeout = wake.map_or(PollTimeout::NONE, |at| {
+                poll_timeout(at.saturating_duration_since(Instant::now()))
+            });
+            let events = match supervisor.wait(&[watcher.wake()], timeout) {
+                Ok(events) => events,
+                Err(errno) => {
+                    // Cannot happen short of a kernel out of memory; never orphan the program.
+                    error::report(&format!(
+                        "cannot read signals any more ({}): no longer forwarding them nor restarting, waiting for the program to end",
+                        errno.desc()
+                    ));
+                    return ExitCode::Child(wait_for(child.pid));
+                }
+            };
+            for event in events {
+                match event {
+                    Event::Signal(signal) => {
+                        if signal == libc::SIGINT || signal == libc::SIGTERM {
+                            ending = true;
+                        }
+                        // Once the old program was reaped its PID may be reused: only its
+                        // group, which cannot be reused while it has members, is safe.
+                        let group =
+                            options.group || stop.as_ref().is_some_and(|s| s.exited.is_some());
+                        supervisor.forward(&child, signal, group);
+                    }
+                    Event::Exited { pid, code } if pid == child.pid => match &mut stop {
+                        None => return ExitCode::Child(code),
+                        Some(stop) => stop.exited = Some(code),
+                    },
+                    Event::Exited { .. } => {}
+                    Event::Ready(_) => {
+                        if watcher.changed() {
+                            due = Some(Instant::now() + QUIET);
+                        }
+                    }
+                }
+            }
+            let now = Instant::now();
+            if let Some(mut current) = stop.take() {
+                match current.exited {
+                    Some(code) if ending => return ExitCode::Child(code),
+                    Some(_)
+                        if group_gone(child.pid)
+                            || current.killed.is_some_and(|at| now >= at + KILL_GRACE) =>
+                    {
+                        // A program that cannot start again (126, 127) ends inject as it
+                        // would have at the first start: there is nothing left to supervise.
+                        child = match supervisor.spawn(command, &current.env) {
+                            Ok(child) => child,
+                            Err(failure) => {
+                                error::report(&failure.message);
+                                return failure.code;
+                            }
+                        };
+                        env = current.env;
+                        continue;
+                    }
+                    _ => {}
+                }
+                if current.killed.is_none() && now >= current.deadline {
+                    supervisor.forward(&child, libc::SIGKILL, true);
+                    current.killed = Some(now);
+                }
+                stop = Some(current);
+                continue;
+            }
+            if ending || due.is_none_or(|at| now < at) {
+                continue;
+            }
+            due = None;
+            // The watches first, then the read: a change in between is seen by one of them.
+            watcher.update(&(inputs.paths)(), false);
+            match (inputs.compose)() {
+                Err(error) => error::report(&one_line(&error)),
+                Ok(next) => {
+                    let changes = environment::changed_names(&env, &next);
+                    if changes.is_empty() {
+                        if options.verbose {
+                            error::note(
+                                "note",
+                                "the secrets changed but the environment did not: not restarting",
+                            );
+                        }
+                        continue;
+                    }
+                    if !options.quiet {
+                        error::note("restarting", &changes.to_string());
+                    }
+                    supervisor.forward(&child, options.restart_signal, true);
+                    stop = Some(Stop {
+                        env: next,
+                        deadline: now + options.stop_timeout,
+                        killed: None,
+                        exited: None,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The next moment the loop has something to do without an event: the end of a quiet
+    /// period, or the next step of a stop.
+    fn next_wake(due: Option<Instant>, stop: Option<&Stop>) -> Option<Instant> {
+        let Some(stop) = stop else {
+            return due;
+        };
+        let now = Instant::now();
+        let step = match (stop.exited, stop.killed) {
+            // Waiting for the rest of the group: look again soon.
+            (Some(_), _) => now + GROUP_TICK,
+            (None, None) => stop.deadline,
+            // Killed: SIGCHLD will say when; meanwhile nothing to do.
+            (None, Some(_)) => return None,
+        };
+        Some(step)
+    }
+
+    /// Milliseconds, rounded up so that the loop does not wake just before the moment.
+    fn poll_timeout(duration: Duration) -> PollTimeout {
+        let millis = duration.as_nanos().div_ceil(1_000_000);
+        PollTimeout::try_from(millis.min(i32::MAX as u128)).unwrap_or(PollTimeout::MAX)
+    }
+
+    /// Has every process of the group `leader` led ended (and been reaped)?
+    fn group_gone(leader: Pid) -> bool {
+        // SAFETY: signal 0 only asks whether the group has members that may be signalled.
+        let result = unsafe { libc::kill(-leader.as_raw(), 0) };
+        result != 0 && Errno::last() == Errno::ESRCH
+    }
+
+    /// Block until `pid` ends; its status as a shell reports it.
+    fn wait_for(pid: Pid) -> i32 {
+        use nix::sys::wait::{WaitStatus, waitpid};
+        loop {
+            match waitpid(pid, None) {
+                Ok(WaitStatus::Exited(_, code)) => return code,
+                Ok(WaitStatus::Signaled(_, signal, _)) => return 128 + signal as i32,
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(_) => return ExitCode::Failure.into(),
+            }
+        }
+    }
+}
+
+/// A reload error as the one line `--watch` prints: the first problem, how many more, and
+/// that nothing was restarted.
+fn one_line(error: &anyhow::Error) -> String {
+    let text = format!("{error:#}");
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("the secrets cannot be read");
+    let more = match lines.count() {
+        0 => String::new(),
+        n => format!(" (and {n} more)"),
+    };
+    format!("{first}{more}; the program keeps running with the secrets it had")
+}
+
+/// One path whose change matters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub path: PathBuf,
+    /// A directory source: a change anywhere under it counts.
+    pub tree: bool,
+}
+
+/// Does a change at `changed` matter? When it is a target, is under a directory target, or
+/// is a folder on the way to a target (created, removed or renamed, which makes the target
+/// appear or go). `Path::starts_with` compares whole components.
+pub fn matters(targets: &[Target], changed: &Path) -> bool {
+    targets
+        .iter()
+        .any(|t| t.path.starts_with(changed) || (t.tree && changed.starts_with(&t.path)))
+}
+
+/// Is this kind of event a change? Reads are not (inject reads the sources itself), and
+/// neither are metadata changes, which a read can cause (the access time).
+fn is_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        _ => true,
+    }
+}
+
+/// Does this event from notify call for a new read?
+fn relevant(targets: &[Target], event: &notify::Result<notify::Event>) -> bool {
+    match event {
+        // The watcher lost track (a full queue, a failing read): read again to be sure.
+        Err(_) => true,
+        Ok(event) if event.need_rescan() => true,
+        Ok(event) => is_change(&event.kind) && event.paths.iter().any(|p| matters(targets, p)),
+    }
+}
+
+/// `path`, absolute, with the folders that exist resolved (symbolic links, `..`) and the rest
+/// kept as written; the last part is never resolved, so a symbolic link stays itself. This is
+/// how a watcher names a changed path (FSEvents resolves the folders).
+fn resolved(path: &Path) -> PathBuf {
+    let Some(name) = path.file_name() else {
+        return path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    };
+    match path.parent() {
+        None => path.to_path_buf(),
+        Some(parent) => match parent.canonicalize() {
+            Ok(parent) => parent.join(name),
+            Err(_) => resolved(parent).join(name),
+        },
+    }
+}
+
+/// The targets for the paths `source::inputs` gave: each as written (absolute) and, when it
+/// is a symbolic link, what it points to as well, so that editing the file behind a link
+/// counts too.
+fn targets(paths: &[PathBuf], cwd: &Path) -> Vec<Target> {
+    let mut targets = Vec::new();
+    for path in paths {
+        let absolute = resolved(&cwd.join(path));
+        let tree = absolute.is_dir();
+        if let Ok(real) = absolute.canonicalize()
+            && real != absolute
+        {
+            targets.push(Target { path: real, tree });
+        }
+        targets.push(Target {
+            path: absolute,
+            tree,
+        });
+    }
+    targets
+}
+
+/// The folders to watch for `targets`: each target's nearest existing folder above it, and a
+/// directory target itself with everything under it. A path is watched once, with
+/// everything under it when any target needs that.
+fn watch_points(targets: &[Target]) -> Vec<(PathBuf, RecursiveMode)> {
+    let mut points: Vec<(PathBuf, RecursiveMode)> = Vec::new();
+    let mut add =
+        |path: &Path, mode: RecursiveMode| match points.iter_mut().find(|(p, _)| p == path) {
+            Some((_, existing)) if mode == RecursiveMode::Recursive => *existing = mode,
+            Some(_) => {}
+            None => points.push((path.to_path_buf(), mode)),
+        };
+    for target in targets {
+        if target.tree && target.path.is_dir() {
+            add(&target.path, RecursiveMode::Recursive);
+        }
+        if let Some(folder) = target.path.ancestors().skip(1).find(|a| a.is_dir()) {
+            add(folder, RecursiveMode::NonRecursive);
+        }
+    }
+    points
+}
+
+/// notify's watcher, bridged to the supervisor's loop: notify's thread queues each event and
+/// writes a byte to a pipe; the loop polls the pipe's other end and filters the queue.
+struct Watcher {
+    notify: notify::RecommendedWatcher,
+    events: Receiver<notify::Result<notify::Event>>,
+    wake: PipeReader,
+    cwd: PathBuf,
+    targets: Vec<Target>,
+    watched: Vec<(PathBuf, RecursiveMode)>,
+    /// Folders already warned about, so that each warning is given once.
+    warned: HashSet<PathBuf>,
+}
+
+impl Watcher {
+    fn new() -> Result<Self, String> {
+        // Both ends close on exec (std sets it), so the program never inherits them.
+        let (wake, mut ring) = io::pipe().map_err(|e| format!("no pipe: {e}"))?;
+        for end in [wake.as_fd(), ring.as_fd()] {
+            nix::fcntl::fcntl(
+                end,
+                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+            )
+            .map_err(|e| format!("no pipe: {}", e.desc()))?;
+        }
+        let (send, events) = channel();
+        let handler = move |event: notify::Result<notify::Event>| {
+            if send.send(event).is_ok() {
+                // A full pipe already holds a wake-up: nothing is lost.
+                let _ = ring.write(&[1]);
+            }
+        };
+        let notify = notify::recommended_watcher(handler).map_err(|e| e.to_string())?;
+        Ok(Watcher {
+            notify,
+            events,
+            wake,
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            targets: Vec::new(),
+            watched: Vec::new(),
+            warned: HashSet::new(),
+        })
+    }
+
+    /// The descriptor that becomes readable when notify has queued events.
+    fn wake(&self) -> BorrowedFd<'_> {
+        self.wake.as_fd()
+    }
+
+    /// Watch for changes to `paths` from now on, and to nothing else.
+    fn update(&mut self, paths: &[PathBuf], verbose: bool) {
+        self.targets = targets(paths, &self.cwd);
+        let wanted = watch_points(&self.targets);
+        for (path, mode) in &self.watched {
+            if !wanted.contains(&(path.clone(), *mode)) {
+                // Fails harmlessly for a folder that is gone.
+                let _ = self.notify.unwatch(path);
+            }
+        }
+        let mut watched = Vec::with_capacity(wanted.len());
+        for (path, mode) in wanted {
+            // Again each time, even when watched already: a folder deleted and created again
+            // under the same name is a new one, which notify does not follow by itself.
+            match self.notify.watch(&path, mode) {
+                Ok(()) => {
+                    self.warned.remove(&path);
+                    watched.push((path, mode));
+                }
+                Err(e) if self.warned.insert(path.clone()) => error::note(
+                    "warning",
+                    &format!(
+                        "cannot watch `{}`: {e}: a change there goes unnoticed",
+                        path.display()
+                    ),
+                ),
+                Err(_) => {}
+            }
+        }
+        self.watched = watched;
+        if verbose {
+            let shown: Vec<String> = self
+                .targets
+                .iter()
+                .map(|t| format!("`{}`", t.path.display()))
+                .collect();
+            error::note("note", &format!("watching {}", shown.join(", ")));
+        }
+    }
+
+    /// Empty the queue; did anything that matters change?
+    fn changed(&mut self) -> bool {
+        let mut bytes = [0u8; 256];
+        while matches!((&self.wake).read(&mut bytes), Ok(n) if n > 0) {}
+        let mut changed = false;
+        loop {
+            match self.events.try_recv() {
+                Ok(event) => changed |= relevant(&self.targets, &event),
+                Err(TryRecvError::Empty) => return changed,
+                // notify's thread is gone: nothing will change any more.
+                Err(TryRecvError::Disconnected) => return changed,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{CreateKind, DataChange, MetadataKind, RemoveKind, RenameMode};
+
+    fn target(path: &str, tree: bool) -> Target {
+        Target {
+            path: PathBuf::from(path),
+            tree,
+        }
+    }
+
+    #[test]
+    fn which_paths_matter() {
+        let targets = [
+            target("/p/.streamlit/secrets.toml", false),
+            target("/run/secrets", true),
+        ];
+        let rows = [
+            ("/p/.streamlit/secrets.toml", true),
+            ("/p/.streamlit", true),
+            ("/p", true),
+            ("/", true),
+            ("/p/.streamlit/secrets.toml.tmp", false),
+            ("/p/.streamlit/config.toml", false),
+            ("/p/.streamlit/secrets.toml/x", false),
+            ("/p/.streamlitx", false),
+            ("/q", false),
+            ("/run/secrets", true),
+            ("/run/secrets/trello/api_key", true),
+            ("/run/secrets/..data", true),
+            ("/run/secretsx/a", false),
+            ("/run/other", false),
+        ];
+        for (path, want) in rows {
+            assert_eq!(matters(&targets, Path::new(path)), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn which_events_are_changes() {
+        let targets = [target("/p/s.toml", false)];
+        let event = |kind: EventKind, path: &str| -> notify::Result<notify::Event> {
+            Ok(notify::Event::new(kind).add_path(PathBuf::from(path)))
+        };
+        let rows = [
+            (
+                event(
+                    EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+                    "/p/s.toml",
+                ),
+                true,
+            ),
+            (
+                event(EventKind::Create(CreateKind::File), "/p/s.toml"),
+                true,
+            ),
+            (
+                event(EventKind::Remove(RemoveKind::File), "/p/s.toml"),
+                true,
+            ),
+            (
+                event(
+                    EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+                    "/p/s.toml",
+                ),
+                true,
+            ),
+            (
+                event(
+                    EventKind::Modify(ModifyKind::Name(RenameMode::From)),
+                    "/p/s.toml",
+                ),
+                true,
+            ),
+            (
+                event(
+                    EventKind::Access(AccessKind::Close(AccessMode::Write)),
+                    "/p/s.toml",
+                ),
+                true,
+            ),
+            (event(EventKind::Any, "/p/s.toml"), true),
+            (
+                event(
+                    EventKind::Access(AccessKind::Open(AccessMode::Any)),
+                    "/p/s.toml",
+                ),
+                false,
+            ),
+            (
+                event(
+                    EventKind::Access(AccessKind::Close(AccessMode::Read)),
+                    "/p/s.toml",
+                ),
+                false,
+            ),
+            (
+                event(EventKind::Access(AccessKind::Read), "/p/s.toml"),
+                false,
+            ),
+            (
+                event(
+                    EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)),
+                    "/p/s.toml",
+                ),
+                false,
+            ),
+            (
+                event(
+                    EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+                    "/p/s.toml.tmp",
+                ),
+                false,
+            ),
+            (
+                event(EventKind::Create(CreateKind::File), "/p/other"),
+                false,
+            ),
+            (
+                Ok(notify::Event::new(EventKind::Other).set_flag(notify::event::Flag::Rescan)),
+                true,
+            ),
+            (Err(notify::Error::generic("lost")), true),
+        ];
+        for (event, want) in rows {
+            assert_eq!(relevant(&targets, &event), want, "{event:?}");
+        }
+        // A rename reported with both paths counts when either is a target.
+        let both = notify::Event::new(EventKind::Modify(ModifyKind::Name(RenameMode::Both)))
+            .add_path(PathBuf::from("/p/s.toml.tmp"))
+            .add_path(PathBuf::from("/p/s.toml"));
+        assert!(relevant(&targets, &Ok(both)));
+    }
+
+    #[test]
+    fn targets_and_watch_points_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("app/.streamlit")).unwrap();
+        std::fs::create_dir_all(root.join("run/secrets/trello")).unwrap();
+        std::fs::write(root.join("real.toml"), "a = 1").unwrap();
+        std::os::unix::fs::symlink(
+            root.join("real.toml"),
+            root.join("app/.streamlit/secrets.toml"),
+        )
+        .unwrap();
+        let paths = [
+            PathBuf::from(".streamlit/secrets.toml"),
+            PathBuf::from(".streamlit/config.toml"),
+            PathBuf::from("missing/deeper/s.toml"),
+            root.join("run/secrets"),
+            PathBuf::from("../app/./.streamlit/../.streamlit/x.toml"),
+        ];
+        let got = targets(&paths, &root.join("app"));
+        let want = vec![
+            Target {
+                path: root.join("real.toml"),
+                tree: false,
+            },
+            Target {
+                path: root.join("app/.streamlit/secrets.toml"),
+                tree: false,
+            },
+            Target {
+                path: root.join("app/.streamlit/config.toml"),
+                tree: false,
+            },
+            Target {
+                path: root.join("app/missing/deeper/s.toml"),
+                tree: false,
+            },
+            Target {
+                path: root.join("run/secrets"),
+                tree: true,
+            },
+            Target {
+                path: root.join("app/.streamlit/x.toml"),
+                tree: false,
+            },
+        ];
+        assert_eq!(got, want);
+        let points = watch_points(&got);
+        assert_eq!(
+            points,
+            vec![
+                (root.clone(), RecursiveMode::NonRecursive),
+                (root.join("app/.streamlit"), RecursiveMode::NonRecursive),
+                (root.join("app"), RecursiveMode::NonRecursive),
+                (root.join("run/secrets"), RecursiveMode::Recursive),
+                (root.join("run"), RecursiveMode::NonRecursive),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_reload_error_is_one_line_without_more() {
+        let one = anyhow::anyhow!("s.toml:2:5: invalid TOML: bad");
+        assert_eq!(
+            one_line(&one),
+            "s.toml:2:5: invalid TOML: bad; the program keeps running with the secrets it had"
+        );
+        let three = anyhow::anyhow!("first\nsecond\nthird");
+        assert_eq!(
+            one_line(&three),
+            "first (and 2 more); the program keeps running with the secrets it had"
+        );
+    }
+}
