@@ -90,7 +90,13 @@ pub fn source_error(error: &SourceError) -> Finding {
         #[cfg(feature = "aws")]
         SourceError::Store(crate::store::StoreError::Toml(inner)) => source_error(inner),
         #[cfg(feature = "aws")]
-        SourceError::Store(_) => Finding::error("source", message),
+        SourceError::Store(error) => {
+            let finding = Finding::error("source", message);
+            match error.spec() {
+                Some(spec) => finding.at(spec, None, None),
+                None => finding,
+            }
+        }
     }
 }
 

@@ -100,7 +100,7 @@ pub enum StoreError {
     )]
     Null { spec: String, key: KeyPath },
     #[error("{detail}; a secret read by inject holds a JSON object (key/value pairs) or TOML text")]
-    NeitherJsonNorToml { detail: String },
+    NeitherJsonNorToml { spec: String, detail: String },
     /// A TOML secret that parses but cannot be a table (an integer out of range).
     #[error(transparent)]
     Toml(Box<SourceError>),
@@ -121,9 +121,28 @@ pub enum StoreError {
         "`{spec}`: the store returned the parameter `{name}`, which is not a plain path under the one asked for: report this"
     )]
     UnexpectedName { spec: String, name: String },
-    /// A failed call to the store, already worded by `aws.rs` (source, code, fix).
-    #[error("{0}")]
-    Service(String),
+    /// A failed call to the store: code, what happened, the fix (see `call_error`).
+    #[error("`{spec}`: {message}")]
+    Service { spec: String, message: String },
+}
+
+impl StoreError {
+    /// The source as written, for a report that places each finding (`check`); `None` when
+    /// a TOML secret's own error says where.
+    pub fn spec(&self) -> Option<&str> {
+        match self {
+            StoreError::EmptySecretId(spec) | StoreError::RelativePath(spec) => Some(spec),
+            StoreError::Json { spec, .. }
+            | StoreError::DuplicateKey { spec, .. }
+            | StoreError::Null { spec, .. }
+            | StoreError::NeitherJsonNorToml { spec, .. }
+            | StoreError::Binary { spec }
+            | StoreError::ParameterCollision { spec, .. }
+            | StoreError::UnexpectedName { spec, .. }
+            | StoreError::Service { spec, .. } => Some(spec),
+            StoreError::Toml(_) => None,
+        }
+    }
 }
 
 /// A secret's `SecretString` (§11): JSON when it starts with `{`, else TOML. Every entry's
@@ -135,6 +154,7 @@ pub fn secret_table(spec: &str, text: &str) -> Result<Table, StoreError> {
     let mut table = source::parse_toml(spec, text.as_bytes()).map_err(|error| match error {
         SourceError::Syntax { .. } | SourceError::NotUtf8 { .. } => {
             StoreError::NeitherJsonNorToml {
+                spec: spec.to_string(),
                 detail: error.to_string(),
             }
         }
@@ -578,7 +598,10 @@ fn one_line(text: &str) -> String {
 
 /// A failure that is not about the answer's content, e.g. no region.
 pub fn service_error(spec: &Spec, message: &str) -> StoreError {
-    StoreError::Service(format!("`{spec}`: {message}"))
+    StoreError::Service {
+        spec: spec.to_string(),
+        message: message.to_string(),
+    }
 }
 
 #[cfg(test)]

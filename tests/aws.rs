@@ -187,6 +187,27 @@ fn secrets_manager_json_and_toml_merge_like_files() {
         "db_username     aws-sm://prod/toml#db_username     (hidden, 11 bytes)\nTRELLO_API_KEY  aws-sm://prod/toml#trello.api_key  (hidden, 9 bytes)\n",
     );
 
+    // `export` and `check` read the same sources.
+    use std::os::unix::fs::PermissionsExt as _;
+    let private = std::fs::Permissions::from_mode(0o600);
+    std::fs::set_permissions(dir.path().join("s.toml"), private).unwrap();
+    assert_ok(
+        &run(&["-f", "aws-sm://prod/toml", "export", "--format", "shell"]),
+        "export db_username='toml-s3cr3t'\nexport TRELLO_API_KEY='tk-s3cr3t'\n",
+    );
+    assert_ok(
+        &run(&[
+            "-f",
+            "s.toml",
+            "-f",
+            "aws-sm://prod/app",
+            "check",
+            "--format",
+            "json",
+        ]),
+        "{\"errors\":0,\"findings\":[],\"sources\":[\"s.toml\",\"aws-sm://prod/app\"],\"warnings\":0}\n",
+    );
+
     // `-v` names what was read and set, never a value (the helper checks every stderr).
     let verbose = run(&["-v", "-f", "aws-sm://prod/app", "--", "true"]);
     assert_eq!(verbose.code, 0, "{}", verbose.stderr);
@@ -239,6 +260,42 @@ fn secrets_manager_failures_name_the_source_and_code() {
         &run("aws-sm://prod/null"),
         &["`aws-sm://prod/null`: `trello.api_key` is JSON `null`"],
     );
+    // `check` reports every source that cannot be read, each at its place.
+    let check = inject(
+        dir.path(),
+        &env,
+        &[
+            "-f",
+            "aws-sm://prod/missing",
+            "-f",
+            "aws-sm://prod/binary",
+            "check",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(check.code, 1, "{}", check.stderr);
+    let report: serde_json::Value = serde_json::from_str(&check.stdout).expect("JSON report");
+    let findings: Vec<(&str, &str, bool)> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap_or_default(),
+                f["kind"].as_str().unwrap_or_default(),
+                f["message"].as_str().unwrap_or_default().contains("Secret"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        findings,
+        [
+            ("aws-sm://prod/missing", "source", true),
+            ("aws-sm://prod/binary", "source", true)
+        ]
+    );
+    assert!(!check.stdout.contains(MARK), "{}", check.stdout);
     // `list` reads the same way and fails the same way.
     let list = inject(dir.path(), &env, &["-f", "aws-sm://prod/missing", "list"]);
     assert_error(&list, &["ResourceNotFoundException"]);
