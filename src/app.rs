@@ -8,13 +8,14 @@ use anyhow::{Context as _, anyhow};
 
 use crate::cli::{
     CheckArgs, CheckFormat, Cli, Command, CompletionsArgs, ExportArgs, ListArgs, ListFormat,
+    MaskWhen,
 };
 use crate::environment::{self, Composed, Pair};
 use crate::error::{self, ExitCode};
 use crate::flatten::{self, Variable};
 use crate::require::{self, RequireError, Requirement};
 use crate::source::{self, Loaded};
-use crate::{check, export, init, launch, list, watch};
+use crate::{check, export, init, launch, list, mask, relay, watch};
 
 /// Run the parsed command line; returns the process exit status.
 pub fn run(cli: &Cli) -> i32 {
@@ -109,7 +110,11 @@ fn run_program(cli: &Cli) -> anyhow::Result<ExitCode> {
     if cli.watch.watch {
         return Ok(run_watching(cli));
     }
-    let env = prepare(cli)?;
+    let prepared = prepare(cli)?;
+    if let Some(when) = cli.start.mask {
+        return mask_program(cli, when, &prepared);
+    }
+    let env = prepared.composed.env;
     if let Some(options) = init_mode(cli) {
         if cli.verbose {
             error::note(
@@ -129,9 +134,17 @@ fn run_program(cli: &Cli) -> anyhow::Result<ExitCode> {
     Ok(failure.code)
 }
 
+/// What a start injects: the variables from the sources, those read through `NAME_FILE`, and
+/// the composed environment.
+struct Prepared {
+    variables: Vec<Variable>,
+    from_files: Vec<Variable>,
+    composed: Composed,
+}
+
 /// Read the sources and compose the program's environment: what every start does, the
 /// first one and, under `--watch`, each restart.
-fn prepare(cli: &Cli) -> anyhow::Result<Vec<Pair>> {
+fn prepare(cli: &Cli) -> anyhow::Result<Prepared> {
     let secrets = read_secrets(cli)?;
     let mut composed = compose(cli, &secrets.variables);
     let from_files = satisfy_required(cli, &mut composed.env)?;
@@ -146,7 +159,11 @@ fn prepare(cli: &Cli) -> anyhow::Result<Vec<Pair>> {
             .collect();
         error::note("note", &format!("setting {}", names.join(", ")));
     }
-    Ok(composed.env)
+    Ok(Prepared {
+        variables: secrets.variables,
+        from_files,
+        composed,
+    })
 }
 
 /// `--watch` (SPEC §12): supervise the program and restart it when its secrets change.
@@ -163,7 +180,7 @@ fn run_watching(cli: &Cli) -> ExitCode {
         };
         source::inputs(&cli.selection.files, &cx)
     };
-    let mut compose = || prepare(cli);
+    let mut compose = || prepare(cli).map(|prepared| prepared.composed.env);
     let options = watch::Options {
         group: cli.start.group,
         subreaper: !init::is_pid1(),
@@ -177,6 +194,41 @@ fn run_watching(cli: &Cli) -> ExitCode {
         paths: &paths,
     };
     watch::run(&cli.program, inputs, &options)
+}
+
+/// `--mask`: supervise as init mode does, with the program's output through the redactor.
+fn mask_program(cli: &Cli, when: MaskWhen, prepared: &Prepared) -> anyhow::Result<ExitCode> {
+    if cli.start.no_init {
+        return Err(anyhow!(
+            "`--mask` keeps inject as the program's parent, `--no-init` asks it to exec: drop one of them (or unset `INJECT_MASK`)"
+        ));
+    }
+    let mut values = mask::values_to_mask(&prepared.variables, &prepared.composed);
+    // Values read through `NAME_FILE` are secrets too.
+    values.extend(
+        prepared
+            .from_files
+            .iter()
+            .map(|v| (v.name.as_str(), v.value.as_bytes())),
+    );
+    let settings = relay::Settings {
+        when,
+        values: &values,
+        min_len: usize::try_from(cli.start.mask_min).unwrap_or(usize::MAX),
+        verbose: cli.verbose,
+    };
+    let options = init::Options {
+        group: cli.start.group,
+        subreaper: !init::is_pid1(),
+    };
+    Ok(
+        relay::run(&cli.program, &prepared.composed.env, &options, &settings).unwrap_or_else(
+            |failure| {
+                error::report(&failure.message);
+                failure.code
+            },
+        ),
+    )
 }
 
 /// Supervise (SPEC §6.3) when asked to, or by default when inject is PID 1; else exec.

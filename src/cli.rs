@@ -138,6 +138,42 @@ pub struct StartArgs {
     /// When supervising, forward signals to the program's whole process group
     #[arg(short, long)]
     pub group: bool,
+
+    /// Replace every injected value in the program's output with `[masked:NAME]`; inject
+    /// stays as its parent. `auto` (plain `--mask`) leaves a stream that is a terminal alone;
+    /// `always` masks it too
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "auto",
+        env = "INJECT_MASK",
+        conflicts_with = "watch"
+    )]
+    pub mask: Option<MaskWhen>,
+
+    /// With `--mask`, mask only values at least this many bytes long (shorter ones would
+    /// hide ordinary words and numbers)
+    #[arg(
+        long,
+        value_name = "N",
+        env = "INJECT_MASK_MIN",
+        default_value_t = crate::mask::DEFAULT_MIN_LEN as u32,
+        value_parser = clap::value_parser!(u32).range(1..),
+        requires = "mask"
+    )]
+    pub mask_min: u32,
+}
+
+/// Which of the program's output streams `--mask` relays through the redactor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MaskWhen {
+    /// Standard output and error, each unless it is a terminal
+    Auto,
+    /// Both streams, terminals too (the program then sees a pipe, not a terminal)
+    Always,
 }
 
 /// Names the program cannot start without (SPEC §5).
@@ -356,6 +392,40 @@ mod tests {
         assert_eq!(cli.program, ["list", "--reveal"]);
         let cli = Cli::try_parse_from(["inject", "-f", "a.toml", "list"]).unwrap();
         assert!(matches!(cli.command, Some(Command::List(_))));
+    }
+
+    #[test]
+    fn mask_and_watch_do_not_combine() {
+        // Each keeps inject as the parent with its own loop; one run cannot have both yet.
+        let cli = Cli::try_parse_from(["inject", "--mask", "--watch", "--", "x"]);
+        assert!(cli.is_err());
+    }
+
+    #[test]
+    fn mask_takes_an_optional_value_after_an_equals_sign() {
+        let cli = Cli::try_parse_from(["inject", "--mask", "--", "x"]).unwrap();
+        assert_eq!(
+            (cli.start.mask, cli.start.mask_min),
+            (Some(MaskWhen::Auto), 6)
+        );
+        let cli = Cli::try_parse_from(["inject", "--mask=always", "--mask-min", "3", "--", "x"]);
+        let cli = cli.unwrap();
+        assert_eq!(
+            (cli.start.mask, cli.start.mask_min),
+            (Some(MaskWhen::Always), 3)
+        );
+        // Without `=`, the next word is not the mask's value.
+        let cli = Cli::try_parse_from(["inject", "--mask", "list"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::List(_))));
+        let cli = Cli::try_parse_from(["inject", "--", "x"]).unwrap();
+        assert_eq!(cli.start.mask, None);
+        for bad in [
+            &["inject", "--mask-min", "3", "--", "x"][..],
+            &["inject", "--mask", "--mask-min", "0", "--", "x"],
+            &["inject", "--mask=sometimes", "--", "x"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub fn run(
 }
 
 #[cfg(target_os = "linux")]
-pub use linux::{Child, Event, Supervisor, run};
+pub use linux::{Child, Event, Redirect, Supervisor, discard_own_sigpipe, run, wait_for};
 
 #[cfg(target_os = "linux")]
 mod linux {
@@ -93,16 +93,8 @@ mod linux {
                 errno.desc()
             ),
         })?;
-        if options.subreaper
-            && let Err(errno) = nix::sys::prctl::set_child_subreaper(true)
-        {
-            error::note(
-                "warning",
-                &format!(
-                    "cannot adopt orphaned processes (PR_SET_CHILD_SUBREAPER): {}",
-                    errno.desc()
-                ),
-            );
+        if options.subreaper {
+            supervisor.adopt_orphans();
         }
         let child = supervisor.spawn(command, env)?;
         loop {
@@ -126,6 +118,27 @@ mod linux {
                     Event::Exited { .. } | Event::Ready(_) => {}
                 }
             }
+        }
+    }
+
+    /// Descriptors for the child's standard output and error in place of inject's own. They
+    /// may be close-on-exec (the copies on 1 and 2 are not), but must not be 1 or 2 already.
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct Redirect<'a> {
+        pub stdout: Option<BorrowedFd<'a>>,
+        pub stderr: Option<BorrowedFd<'a>>,
+    }
+
+    impl Redirect<'_> {
+        /// In the forked child: only system calls.
+        fn apply(&self) -> Result<(), Errno> {
+            if let Some(fd) = self.stdout {
+                nix::unistd::dup2_stdout(fd)?;
+            }
+            if let Some(fd) = self.stderr {
+                nix::unistd::dup2_stderr(fd)?;
+            }
+            Ok(())
         }
     }
 
@@ -196,6 +209,18 @@ mod linux {
         /// when it cannot be executed (the child reports its errno through a close-on-exec
         /// pipe and the parent describes it), 125 when no process can be created.
         pub fn spawn(&mut self, command: &[OsString], env: &[Pair]) -> Result<Child, LaunchError> {
+            self.spawn_redirected(command, env, &Redirect::default())
+        }
+
+        /// [`Supervisor::spawn`], with the child's standard output and error on the
+        /// descriptors `redirect` names instead of inject's own (for `--mask`). When one cannot
+        /// be put in place the child never runs: its output must not escape the redirection.
+        pub fn spawn_redirected(
+            &mut self,
+            command: &[OsString],
+            env: &[Pair],
+            redirect: &Redirect<'_>,
+        ) -> Result<Child, LaunchError> {
             let mut plan = Plan::new(command, env)?;
             let shown = command[0].to_string_lossy();
             let cannot = |what: &str, errno: Errno| LaunchError {
@@ -216,7 +241,10 @@ mod linux {
                         let _ = nix::unistd::tcsetpgrp(&terminal.file, nix::unistd::getpid());
                     }
                     let _ = set_mask(&self.inherited_mask);
-                    let errno = plan.exec();
+                    let errno = match redirect.apply() {
+                        Ok(()) => plan.exec(),
+                        Err(errno) => errno,
+                    };
                     let _ = nix::unistd::write(&reported, &(errno as i32).to_ne_bytes());
                     // SAFETY: `_exit` ends the child without running the parent's destructors
                     // or flushing its buffers, which are the parent's to flush.
@@ -290,6 +318,22 @@ mod linux {
             unsafe { libc::kill(target, signal) };
         }
 
+        /// Become the reaper of orphaned descendants (`PR_SET_CHILD_SUBREAPER`), as `--init`
+        /// does when inject is not PID 1; a failure is a warning, not a reason to stop.
+        pub fn adopt_orphans(&self) {
+            if let Err(errno) = nix::sys::prctl::set_child_subreaper(true) {
+                error::note(
+                    "warning",
+                    &format!(
+                        "cannot adopt orphaned processes (PR_SET_CHILD_SUBREAPER): {}",
+                        errno.desc()
+                    ),
+                );
+                // Writing the warning to a closed pipe queued a SIGPIPE: not the program's.
+                discard_own_sigpipe();
+            }
+        }
+
         /// Give the terminal back to inject's own group once no child holds it.
         fn reclaim_terminal(&self) {
             if let Some(terminal) = &self.terminal {
@@ -302,6 +346,21 @@ mod linux {
         fn drop(&mut self) {
             self.reclaim_terminal();
         }
+    }
+
+    /// Take back the SIGPIPE the kernel queued for inject when its own write met a pipe
+    /// without reader: blocked, it would otherwise be read from the signal descriptor and
+    /// forwarded to the program.
+    pub fn discard_own_sigpipe() {
+        let mut set = SigSet::empty();
+        set.add(nix::sys::signal::Signal::SIGPIPE);
+        let now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `set` and `now` are valid for the call; no siginfo is asked for. With a zero
+        // timeout it only takes a pending SIGPIPE, or fails with EAGAIN when there is none.
+        unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &now) };
     }
 
     /// All bits set. glibc's `sigfillset` leaves out 32 and 33 (and `sigaddset` refuses them),
@@ -382,7 +441,7 @@ mod linux {
     }
 
     /// Block until `pid` ends; its exit status as a shell reports it.
-    fn wait_for(pid: Pid) -> i32 {
+    pub fn wait_for(pid: Pid) -> i32 {
         loop {
             let mut status = 0;
             // SAFETY: as in `reap`.

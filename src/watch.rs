@@ -123,16 +123,8 @@ mod linux {
                 return ExitCode::Failure;
             }
         };
-        if options.subreaper
-            && let Err(errno) = nix::sys::prctl::set_child_subreaper(true)
-        {
-            error::note(
-                "warning",
-                &format!(
-                    "cannot adopt orphaned processes (PR_SET_CHILD_SUBREAPER): {}",
-                    errno.desc()
-                ),
-            );
+        if options.subreaper {
+            supervisor.adopt_orphans();
         }
         let mut watcher = match Watcher::new() {
             Ok(watcher) => watcher,

@@ -1,21 +1,21 @@
 //! `inject check` (SPEC §7.3): every finding, both output formats, every exit status, and
 //! never a value.
 
-mod support;
+mod common;
 
 use std::process::{Command, Output};
 
+use common::{SECRET, TestEnv, expect, skipped, text, which};
 use serde_json::Value;
-use support::{Project, SECRET, expect, skipped, text, which};
 
 fn no_value_shown(out: &Output) {
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(!all.contains(SECRET), "a value was printed: {all}");
 }
 
-fn json_check(p: &Project, args: &[&str]) -> (i32, Value) {
+fn json_check(p: &TestEnv, args: &[&str]) -> (i32, Value) {
     let out = p
-        .inject()
+        .cmd()
         .args(args)
         .args(["check", "--format", "json"])
         .output()
@@ -44,8 +44,8 @@ fn kinds(report: &Value) -> Vec<(String, String)> {
 
 #[test]
 fn a_clean_source_exits_0() {
-    let p = Project::new();
-    p.write(
+    let p = TestEnv::with_host_path();
+    p.write_private(
         ".streamlit/secrets.toml",
         format!("[trello]\napi_key = \"{SECRET}\"\n"),
     );
@@ -60,7 +60,7 @@ fn a_clean_source_exits_0() {
 
 #[test]
 fn no_source_is_the_production_path_and_clean() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     expect(
         &p.run(["check"]),
         0,
@@ -71,12 +71,12 @@ fn no_source_is_the_production_path_and_clean() {
 
 #[test]
 fn the_default_list_is_checked_whole() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let global = p.home.join(".streamlit/secrets.toml");
     std::fs::create_dir_all(global.parent().unwrap()).unwrap();
     std::fs::write(&global, "a = 1\n").unwrap();
     std::fs::set_permissions(&global, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
-    p.write(".streamlit/secrets.toml", "b = 2\n");
+    p.write_private(".streamlit/secrets.toml", "b = 2\n");
     expect(
         &p.run(["check"]),
         0,
@@ -90,8 +90,8 @@ fn the_default_list_is_checked_whole() {
 
 #[test]
 fn readable_by_group_or_others_is_a_warning() {
-    let p = Project::new();
-    p.write("s.toml", format!("k = \"{SECRET}\"\n"));
+    let p = TestEnv::with_host_path();
+    p.write_private("s.toml", format!("k = \"{SECRET}\"\n"));
     for (mode, warn) in [
         (0o600, false),
         (0o400, false),
@@ -114,9 +114,9 @@ fn readable_by_group_or_others_is_a_warning() {
 
 #[test]
 fn secrets_directory_files_are_checked() {
-    let p = Project::new();
-    p.write("secrets/trello/api_key", SECRET);
-    p.write("secrets/db/pw", SECRET);
+    let p = TestEnv::with_host_path();
+    p.write_private("secrets/trello/api_key", SECRET);
+    p.write_private("secrets/db/pw", SECRET);
     p.chmod("secrets/trello/api_key", 0o644);
     expect(
         &p.run(["-f", "secrets", "check"]),
@@ -126,7 +126,7 @@ fn secrets_directory_files_are_checked() {
     );
 }
 
-fn git(p: &Project, args: &[&str]) {
+fn git(p: &TestEnv, args: &[&str]) {
     let status = Command::new("git")
         .args([
             "-c",
@@ -137,7 +137,7 @@ fn git(p: &Project, args: &[&str]) {
             "init.defaultBranch=main",
         ])
         .args(args)
-        .current_dir(&p.cwd)
+        .current_dir(&p.app)
         .stdout(std::process::Stdio::null())
         .status()
         .unwrap();
@@ -149,9 +149,9 @@ fn git_tracked_is_an_error_and_not_ignored_a_warning() {
     if which("git").is_none() {
         return skipped("git");
     }
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let rel = ".streamlit/secrets.toml";
-    p.write(rel, format!("k = \"{SECRET}\"\n"));
+    p.write_private(rel, format!("k = \"{SECRET}\"\n"));
     git(&p, &["init", "-q"]);
     let out = p.run(["check"]);
     no_value_shown(&out);
@@ -161,7 +161,7 @@ fn git_tracked_is_an_error_and_not_ignored_a_warning() {
         "warning: `.streamlit/secrets.toml` is in a git work tree but not ignored: add it to `.gitignore` so that it is never committed\nchecked 1 source: 0 errors, 1 warning\n",
         "",
     );
-    p.write(".gitignore", ".streamlit/secrets.toml\n");
+    p.write_private(".gitignore", ".streamlit/secrets.toml\n");
     expect(
         &p.run(["check"]),
         0,
@@ -185,10 +185,10 @@ fn git_tracked_is_an_error_and_not_ignored_a_warning() {
     );
     assert_eq!(report["findings"][0]["file"], ".streamlit/secrets.toml");
     // From a subdirectory of the work tree, and for an explicit path, too.
-    std::fs::create_dir_all(p.cwd.join("sub")).unwrap();
+    std::fs::create_dir_all(p.app.join("sub")).unwrap();
     let out = p
-        .inject()
-        .current_dir(p.cwd.join("sub"))
+        .cmd()
+        .current_dir(p.app.join("sub"))
         .args(["-f", "../.streamlit/secrets.toml", "check"])
         .output()
         .unwrap();
@@ -198,12 +198,12 @@ fn git_tracked_is_an_error_and_not_ignored_a_warning() {
 
 #[test]
 fn parse_errors_are_located_and_check_keeps_going() {
-    let p = Project::new();
-    p.write(
+    let p = TestEnv::with_host_path();
+    p.write_private(
         "bad.toml",
         format!("a = 1\napi_key = \"{SECRET}\" trailing\n"),
     );
-    p.write(
+    p.write_private(
         "good.toml",
         format!("[trello]\napi_key = \"{SECRET}\"\n\"api-key\" = \"x\"\n"),
     );
@@ -247,15 +247,15 @@ fn parse_errors_are_located_and_check_keeps_going() {
 
 #[test]
 fn every_kind_of_error_is_reported_at_once() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let big = "x".repeat(132 * 1024);
-    p.write(
+    p.write_private(
         "s.toml",
         format!(
             "PATH = \"{SECRET}\"\n\"\" = \"{SECRET}\"\nnul = \"{SECRET}\\u0000\"\nfloats = [1.0, inf]\nbig = \"{big}\"\n[1password]\nkey = \"{SECRET}\"\n[trello]\napi_key = \"{SECRET}\"\n\"api-key\" = \"{SECRET}\"\n"
         ),
     );
-    p.write("t.toml", "[db]\nurl = \"\"\n");
+    p.write_private("t.toml", "[db]\nurl = \"\"\n");
     let (code, report) = json_check(
         &p,
         &[
@@ -300,11 +300,11 @@ fn every_kind_of_error_is_reported_at_once() {
 
 #[test]
 fn required_names_count_the_environment_and_name_files() {
-    let p = Project::new();
-    p.write("s.toml", "a = 1\n");
-    let file = p.write("run/b", "b\n");
+    let p = TestEnv::with_host_path();
+    p.write_private("s.toml", "a = 1\n");
+    let file = p.write_private("run/b", "b\n");
     let out = p
-        .inject()
+        .cmd()
         .env("B_FILE", &file)
         .env("C", "set")
         .env("C_FILE", &file)
@@ -321,7 +321,7 @@ fn required_names_count_the_environment_and_name_files() {
 
 #[test]
 fn a_bad_template_or_source_path_is_an_error_finding() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     expect(
         &p.run([
             "-f",
@@ -338,7 +338,7 @@ fn a_bad_template_or_source_path_is_an_error_finding() {
 
 #[test]
 fn usage_errors_are_125() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let out = p.run(["check", "--format", "yaml"]);
     assert_eq!(out.status.code(), Some(125));
     assert_eq!(text(&out.stdout), "");

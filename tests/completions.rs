@@ -1,14 +1,14 @@
 //! `inject completions SHELL` and `inject man`, generated from the clap definitions.
 
-mod support;
+mod common;
 
 use std::process::Command;
 
-use support::{Project, skipped, text, which};
+use common::{TestEnv, skipped, text, which};
 
 #[test]
 fn bash_completions_parse_and_know_the_subcommands() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let out = p.run(["completions", "bash"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stderr), "");
@@ -26,7 +26,7 @@ fn bash_completions_parse_and_know_the_subcommands() {
     if which("bash").is_none() {
         return skipped("bash");
     }
-    let file = p.write("inject.bash", &out.stdout);
+    let file = p.write_private("inject.bash", &out.stdout);
     let status = Command::new("bash").arg("-n").arg(&file).status().unwrap();
     assert!(status.success(), "bash -n rejects the completion script");
     // Loaded for real, it registers the function for `inject`.
@@ -65,7 +65,7 @@ fn bash_completions_parse_and_know_the_subcommands() {
 
 #[test]
 fn every_shell_gets_a_script_naming_inject() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     for (shell, marker) in [
         ("zsh", "#compdef inject"),
         ("fish", "complete -c inject"),
@@ -80,7 +80,7 @@ fn every_shell_gets_a_script_naming_inject() {
         assert!(text(&out.stdout).contains(marker), "{shell}: no {marker:?}");
     }
     if let Some(zsh) = which("zsh") {
-        let file = p.write("_inject", p.run(["completions", "zsh"]).stdout);
+        let file = p.write_private("_inject", p.run(["completions", "zsh"]).stdout);
         assert!(
             Command::new(zsh)
                 .arg("-n")
@@ -93,7 +93,7 @@ fn every_shell_gets_a_script_naming_inject() {
         skipped("zsh (to parse the zsh script)");
     }
     if let Some(fish) = which("fish") {
-        let file = p.write("inject.fish", p.run(["completions", "fish"]).stdout);
+        let file = p.write_private("inject.fish", p.run(["completions", "fish"]).stdout);
         assert!(
             Command::new(fish)
                 .arg("-n")
@@ -109,7 +109,7 @@ fn every_shell_gets_a_script_naming_inject() {
 
 #[test]
 fn an_unknown_shell_is_a_usage_error() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let out = p.run(["completions", "tcsh"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(
@@ -121,7 +121,7 @@ fn an_unknown_shell_is_a_usage_error() {
 
 #[test]
 fn man_is_a_roff_page_of_every_option() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let out = p.run(["man"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let page = text(&out.stdout);
@@ -140,7 +140,7 @@ fn man_is_a_roff_page_of_every_option() {
         assert!(page.contains(word), "no {word:?} in the man page");
     }
     if let Some(man) = which("man") {
-        let file = p.write("inject.1", &out.stdout);
+        let file = p.write_private("inject.1", &out.stdout);
         let shown = Command::new(man)
             .arg("-l")
             .arg(&file)

@@ -2,14 +2,16 @@
 //! installed (python-dotenv, dotenvx, bash/dash/sh, the docker CLI, libsystemd), else by a
 //! parser written from the consumer's documented rules (GitHub's runner).
 
-mod support;
+mod common;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use support::{Project, SECRET, expect, python, python_has, skipped, text, toml_of, which};
+use common::{
+    SECRET, TestEnv, expect, parse_env0, python, python_has, skipped, text, toml_of, which,
+};
 
 /// Values that break naive quoting. Names are valid in every format.
 const HOSTILE: &[(&str, &str)] = &[
@@ -56,8 +58,8 @@ fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 /// `inject -f s.toml export --format FORMAT` over these pairs; stdout on success.
-fn export(project: &Project, pairs: &[(&str, &str)], format: &str) -> Vec<u8> {
-    project.write("s.toml", toml_of(pairs));
+fn export(project: &TestEnv, pairs: &[(&str, &str)], format: &str) -> Vec<u8> {
+    project.write_private("s.toml", toml_of(pairs));
     let out = project.run(["-f", "s.toml", "export", "--format", format]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stderr), "");
@@ -66,8 +68,8 @@ fn export(project: &Project, pairs: &[(&str, &str)], format: &str) -> Vec<u8> {
 
 #[test]
 fn exact_output_of_every_format() {
-    let p = Project::new();
-    p.write(
+    let p = TestEnv::with_host_path();
+    p.write_private(
         "s.toml",
         "db_username = \"admin\"\nport = 8501\n[trello]\napi_key = \"k 1\"\n",
     );
@@ -106,7 +108,7 @@ fn exact_output_of_every_format() {
 
 #[test]
 fn no_source_exports_nothing() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     expect(
         &p.run(["export", "--format", "json"]),
         0,
@@ -118,7 +120,7 @@ fn no_source_exports_nothing() {
 
 #[test]
 fn a_format_is_required_and_checked() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let out = p.run(["export"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(
@@ -139,8 +141,8 @@ fn a_format_is_required_and_checked() {
 
 #[test]
 fn export_honours_selection_prefix_allow_and_no_override() {
-    let p = Project::new();
-    p.write(
+    let p = TestEnv::with_host_path();
+    p.write_private(
         "s.toml",
         "db = \"d\"\nPATH = \"/evil\"\n[trello]\napi_key = \"k\"\n[aws]\nkey = \"a\"\n",
     );
@@ -167,7 +169,7 @@ fn export_honours_selection_prefix_allow_and_no_override() {
 
     // A name the environment already has is not set by a run with --no-override: not exported.
     let out = p
-        .inject()
+        .cmd()
         .env("TRELLO_API_KEY", "from-env")
         .args(["-f", "s.toml", "--only", "trello,db", "--no-override"])
         .args(["export", "--format", "dotenv"])
@@ -178,9 +180,9 @@ fn export_honours_selection_prefix_allow_and_no_override() {
 
 #[test]
 fn refused_variables_are_named_and_nothing_is_printed() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let multi = format!("{SECRET}\nsecond line");
-    p.write(
+    p.write_private(
         "s.toml",
         toml_of(&[("OK", SECRET), ("a b", SECRET), ("MULTI", &multi)]),
     );
@@ -233,9 +235,9 @@ fn dotenv_reads_back_exactly_in_python_dotenv() {
     if !python_has("dotenv") {
         return skipped("python-dotenv (pip install python-dotenv)");
     }
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let bytes = export(&p, HOSTILE, "dotenv");
-    let file = p.write("out.env", &bytes);
+    let file = p.write_private("out.env", &bytes);
     let want: Vec<(String, Option<String>)> = HOSTILE
         .iter()
         .map(|(k, v)| (k.to_string(), Some(v.to_string())))
@@ -294,9 +296,9 @@ fn dotenv_reads_back_generated_values_in_python_dotenv() {
         .zip(&values)
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let bytes = export(&p, &pairs, "dotenv");
-    let file = p.write("out.env", &bytes);
+    let file = p.write_private("out.env", &bytes);
     let got = python_dotenv(&file, false);
     let want: Vec<(String, Option<String>)> = pairs
         .iter()
@@ -307,8 +309,8 @@ fn dotenv_reads_back_generated_values_in_python_dotenv() {
 
 #[test]
 fn dotenv_refuses_a_quoted_value_ending_in_a_backslash() {
-    let p = Project::new();
-    p.write(
+    let p = TestEnv::with_host_path();
+    p.write_private(
         "s.toml",
         toml_of(&[("A", "line\nend\\"), ("B", " lead\\"), ("C", "bare\\")]),
     );
@@ -328,7 +330,7 @@ fn dotenv_refuses_a_quoted_value_ending_in_a_backslash() {
         return skipped("python-dotenv (pip install python-dotenv)");
     }
     for quoted in ["A='end\\\\'\nB='x'\n", "A=\"end\\\\\"\nB=\"x\"\n"] {
-        let file = p.write("probe.env", quoted);
+        let file = p.write_private("probe.env", quoted);
         let got = python_dotenv(&file, false);
         assert_ne!(
             got.first().map(|(k, v)| (k.as_str(), v.as_deref())),
@@ -343,12 +345,12 @@ fn dotenv_reads_back_in_dotenvx_but_for_backslash_pairs() {
     let Some(dotenvx) = which("dotenvx") else {
         return skipped("dotenvx (npm install -g @dotenvx/dotenvx)");
     };
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let bytes = export(&p, HOSTILE, "dotenv");
-    p.write("out.env", &bytes);
+    p.write_private("out.env", &bytes);
     let out = Command::new(dotenvx)
         .args(["get", "-f", "out.env", "--format", "json"])
-        .current_dir(&p.cwd)
+        .current_dir(&p.app)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", &p.home)
@@ -367,9 +369,9 @@ fn dotenv_reads_back_in_dotenvx_but_for_backslash_pairs() {
 
 #[test]
 fn shell_evaluates_back_in_bash_dash_and_sh() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let bytes = export(&p, HOSTILE, "shell");
-    let file = p.write("out.sh", &bytes);
+    let file = p.write_private("out.sh", &bytes);
     let mut ran = 0;
     for shell in ["bash", "dash", "sh", "zsh"] {
         if which(shell).is_none() {
@@ -386,15 +388,8 @@ fn shell_evaluates_back_in_bash_dash_and_sh() {
             .output()
             .unwrap();
         assert!(out.status.success(), "{shell}: {}", text(&out.stderr));
-        let env: BTreeMap<String, String> = out
-            .stdout
-            .split(|b| *b == 0)
-            .filter(|item| !item.is_empty())
-            .map(|item| {
-                let item = text(item);
-                let (k, v) = item.split_once('=').unwrap();
-                (k.to_string(), v.to_string())
-            })
+        let env: BTreeMap<String, String> = parse_env0(&out.stdout)
+            .into_iter()
             .filter(|(k, _)| HOSTILE.iter().any(|(name, _)| name == k))
             .collect();
         assert_eq!(env, map(HOSTILE), "{shell}");
@@ -407,7 +402,7 @@ fn shell_evaluates_back_in_bash_dash_and_sh() {
 
 #[test]
 fn json_and_nul_read_back_exactly_in_file_order() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let bytes = export(&p, HOSTILE, "json");
     let got: BTreeMap<String, String> = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(got, map(HOSTILE));
@@ -475,9 +470,9 @@ Server(sock, Handler).serve_forever()
 "#;
 
 /// What `docker create --env-file FILE` sends to the daemon, or the CLI's error.
-fn docker_reads(p: &Project, docker: &Path, env_file: &Path) -> Result<Vec<String>, String> {
-    let sock = p.cwd.join("docker.sock");
-    let record = p.cwd.join("create.json");
+fn docker_reads(p: &TestEnv, docker: &Path, env_file: &Path) -> Result<Vec<String>, String> {
+    let sock = p.app.join("docker.sock");
+    let record = p.app.join("create.json");
     let _ = std::fs::remove_file(&record);
     let _ = std::fs::remove_file(&sock);
     let mut daemon = Command::new("python3")
@@ -530,14 +525,14 @@ fn docker_env_file_reads_back_in_the_docker_cli() {
     let Some(docker) = docker_or_skip() else {
         return;
     };
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let long = "L".repeat(65535 - "LONG=".len());
     let mut pairs = single_line();
     pairs.retain(|(_, v)| !v.ends_with('\r'));
     pairs.push(("LONG", &long));
     pairs.push(("my-key.x", "odd name"));
     let bytes = export(&p, &pairs, "docker");
-    let file = p.write("out.env", &bytes);
+    let file = p.write_private("out.env", &bytes);
     let got = docker_reads(&p, &docker, &file).unwrap();
     let want: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
     assert_eq!(got, want);
@@ -545,9 +540,9 @@ fn docker_env_file_reads_back_in_the_docker_cli() {
 
 #[test]
 fn docker_refusals_match_what_the_docker_cli_would_do() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let too_long = "L".repeat(65536 - "LONG=".len());
-    p.write(
+    p.write_private(
         "s.toml",
         toml_of(&[
             ("CR_END", "x\r"),
@@ -571,15 +566,15 @@ fn docker_refusals_match_what_the_docker_cli_would_do() {
     let Some(docker) = docker_or_skip() else {
         return;
     };
-    let probe = p.write("probe.env", "CR_END=x\r\n#HASH=v\nOK=1\n");
+    let probe = p.write_private("probe.env", "CR_END=x\r\n#HASH=v\nOK=1\n");
     assert_eq!(
         docker_reads(&p, &docker, &probe).unwrap(),
         ["CR_END=x", "OK=1"]
     );
-    let probe = p.write("probe.env", format!("LONG={too_long}\n"));
+    let probe = p.write_private("probe.env", format!("LONG={too_long}\n"));
     let error = docker_reads(&p, &docker, &probe).unwrap_err();
     assert!(error.contains("token too long"), "{error}");
-    let probe = p.write("probe.env", "A B=v\n");
+    let probe = p.write_private("probe.env", "A B=v\n");
     let error = docker_reads(&p, &docker, &probe).unwrap_err();
     assert!(error.contains("whitespace"), "{error}");
 }
@@ -673,7 +668,7 @@ fn the_github_parser_follows_the_runner() {
 
 #[test]
 fn github_env_reads_back_with_fresh_random_delimiters() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let first = text(&export(&p, HOSTILE, "github"));
     let got = parse_github_env(&first).unwrap();
     let want: Vec<(String, String)> = HOSTILE
@@ -701,8 +696,8 @@ fn github_env_reads_back_with_fresh_random_delimiters() {
 
 #[test]
 fn github_refuses_names_the_runner_misreads() {
-    let p = Project::new();
-    p.write("s.toml", toml_of(&[("a<<b", "v")]));
+    let p = TestEnv::with_host_path();
+    p.write_private("s.toml", toml_of(&[("a<<b", "v")]));
     expect(
         &p.run(["-f", "s.toml", "export", "--format", "github"]),
         125,
@@ -762,9 +757,9 @@ fn systemd_reads(file: &Path) -> Option<SystemdRead> {
 
 #[test]
 fn systemd_environment_file_reads_back_in_libsystemd() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let bytes = export(&p, HOSTILE, "systemd");
-    let file = p.write("out.env", &bytes);
+    let file = p.write_private("out.env", &bytes);
     let Some(read) = systemd_reads(&file) else {
         return skipped("python3 and libsystemd-shared (systemd's own EnvironmentFile= reader)");
     };
@@ -778,8 +773,8 @@ fn systemd_environment_file_reads_back_in_libsystemd() {
 
 #[test]
 fn systemd_refusals_match_libsystemd() {
-    let p = Project::new();
-    p.write(
+    let p = TestEnv::with_host_path();
+    p.write_private(
         "s.toml",
         toml_of(&[("NONCHAR", "x\u{fffe}"), ("my-key", "v"), ("OK", "v")]),
     );
@@ -791,7 +786,7 @@ fn systemd_refusals_match_libsystemd() {
          inject: error: `my-key` cannot be exported as systemd: systemd only takes names of ASCII letters, digits and `_` that do not start with a digit: rename the key\n\
          inject: error: nothing was exported\n",
     );
-    let probe = p.write("probe.env", "my_key=v\nmy-key=v\n");
+    let probe = p.write_private("probe.env", "my_key=v\nmy-key=v\n");
     let Some(read) = systemd_reads(&probe) else {
         return skipped("python3 and libsystemd-shared (systemd's own EnvironmentFile= reader)");
     };
@@ -802,7 +797,7 @@ fn systemd_refusals_match_libsystemd() {
             ("my-key".to_string(), "v".to_string(), false)
         ]
     );
-    let probe = p.write("probe.env", "OK=v\nNONCHAR='x\u{fffe}'\n");
+    let probe = p.write_private("probe.env", "OK=v\nNONCHAR='x\u{fffe}'\n");
     let read = systemd_reads(&probe).unwrap();
     assert!(
         read.status < 0,
@@ -835,14 +830,14 @@ struct PtyRun {
     out: String,
 }
 
-fn on_a_pty(p: &Project, args: &[&str]) -> Option<PtyRun> {
+fn on_a_pty(p: &TestEnv, args: &[&str]) -> Option<PtyRun> {
     which("python3")?;
     let out = Command::new("python3")
         .arg("-c")
         .arg(ON_A_PTY)
         .arg(env!("CARGO_BIN_EXE_inject"))
         .args(args)
-        .current_dir(&p.cwd)
+        .current_dir(&p.app)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", &p.home)
@@ -855,8 +850,8 @@ fn on_a_pty(p: &Project, args: &[&str]) -> Option<PtyRun> {
 
 #[test]
 fn export_refuses_a_terminal_unless_revealed() {
-    let p = Project::new();
-    p.write("s.toml", toml_of(&[("A", SECRET)]));
+    let p = TestEnv::with_host_path();
+    p.write_private("s.toml", toml_of(&[("A", SECRET)]));
     let Some(run) = on_a_pty(&p, &["-f", "s.toml", "export", "--format", "dotenv"]) else {
         return skipped("python3 (for a pseudo-terminal)");
     };
@@ -877,8 +872,8 @@ fn export_refuses_a_terminal_unless_revealed() {
 
 #[test]
 fn export_checks_required_names_and_includes_name_file_values() {
-    let p = Project::new();
-    p.write("s.toml", toml_of(&[("A", "a")]));
+    let p = TestEnv::with_host_path();
+    p.write_private("s.toml", toml_of(&[("A", "a")]));
     let out = p.run([
         "-f",
         "s.toml",
@@ -894,9 +889,9 @@ fn export_checks_required_names_and_includes_name_file_values() {
         "",
         "inject: error: `B` is required (by `--require`) but not set: add it to the secrets or the environment, or set `B_FILE` to a file that holds it\n",
     );
-    let key = p.write("run/b", "from file\n");
+    let key = p.write_private("run/b", "from file\n");
     let out = p
-        .inject()
+        .cmd()
         .env("B_FILE", &key)
         .args([
             "-f",

@@ -2,13 +2,16 @@
 //! (`unshare --pid --fork --mount-proc`, which needs root), or with `--init` outside one.
 //! Every wait has a deadline, and every process a test starts is killed when it ends.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::thread;
 use std::time::{Duration, Instant};
+
+use common::{alive, children_of, kill_tree, lines, python_works, send, wait_until};
 
 const INJECT: &str = env!("CARGO_BIN_EXE_inject");
 const SECOND: Duration = Duration::from_secs(1);
@@ -37,16 +40,6 @@ fn unshare_works() -> bool {
             .args(["--pid", "--fork", "--mount-proc", "true"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-}
-
-fn python_works() -> bool {
-    static WORKS: OnceLock<bool> = OnceLock::new();
-    *WORKS.get_or_init(|| {
-        Command::new("python3")
-            .args(["-c", "pass"])
             .status()
             .is_ok_and(|s| s.success())
     })
@@ -104,15 +97,7 @@ impl Running {
         let mut child = command.spawn().expect("cannot start the command");
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut stderr = child.stderr.take().expect("stderr is piped");
-        let (send, lines) = channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = lines(stdout);
         let stderr = thread::spawn(move || {
             let mut text = String::new();
             let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
@@ -147,17 +132,8 @@ impl Running {
 
     /// The exit status, or `None` if it is still running after `timeout`.
     fn wait(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                self.status = Some(status);
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(5));
-        }
+        self.status = wait_until(&mut self.child, timeout);
+        self.status
     }
 
     /// Wait for the end (at most 10 s) and return the exit code and all of stderr.
@@ -185,15 +161,7 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         if self.status.is_none() {
-            let mut tree = vec![self.pid()];
-            let mut next = 0;
-            while next < tree.len() {
-                tree.extend(children_of(tree[next]));
-                next += 1;
-            }
-            for pid in tree.into_iter().rev() {
-                send(pid, libc::SIGKILL);
-            }
+            kill_tree(self.pid());
             let _ = self.child.wait();
         }
     }
@@ -222,27 +190,6 @@ fn default_glibc_signals() -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The PIDs whose parent is `parent`, read from /proc.
-fn children_of(parent: i32) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-                let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-                after_name.split_whitespace().nth(1) == Some(&parent.to_string())
-            })
-        })
-        .collect()
-}
-
-fn send(pid: i32, signal: i32) {
-    // SAFETY: `kill` only sends a signal (nix's cannot send real-time ones).
-    unsafe { libc::kill(pid, signal) };
 }
 
 fn python(script: &str) -> Vec<&str> {
@@ -449,11 +396,6 @@ fn real_time_and_glibc_reserved_signals_are_forwarded_too() {
         );
         assert!(children_of(run.pid()).is_empty() && !alive(program));
     }
-}
-
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|stat| !stat.contains(") Z ") && !stat.contains(") X "))
 }
 
 #[test]

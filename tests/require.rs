@@ -1,11 +1,11 @@
 //! Required names (SPEC §5): `--require`, `--require-from`, `NAME_FILE`, for a run, `list`
 //! and `export`.
 
-mod support;
+mod common;
 
 use std::collections::BTreeMap;
 
-use support::{Project, SECRET, expect, text, toml_of};
+use common::{SECRET, TestEnv, expect, parse_env0, text, toml_of};
 
 fn missing(name: &str, by: &str) -> String {
     format!(
@@ -16,27 +16,19 @@ fn missing(name: &str, by: &str) -> String {
 /// The child's environment from `inject ARGS -- env -0`.
 fn child_env(out: &std::process::Output) -> BTreeMap<String, String> {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    out.stdout
-        .split(|b| *b == 0)
-        .filter(|item| !item.is_empty())
-        .map(|item| {
-            let item = text(item);
-            let (k, v) = item.split_once('=').unwrap();
-            (k.to_string(), v.to_string())
-        })
-        .collect()
+    parse_env0(&out.stdout).into_iter().collect()
 }
 
 #[test]
 fn every_missing_name_is_listed_and_nothing_runs() {
-    let p = Project::new();
-    p.write(
+    let p = TestEnv::with_host_path();
+    p.write_private(
         ".streamlit/secrets.toml",
         format!("[trello]\napi_key = \"{SECRET}\"\n"),
     );
-    let marker = p.cwd.join("ran");
+    let marker = p.app.join("ran");
     let out = p
-        .inject()
+        .cmd()
         .args([
             "--require",
             "TRELLO_API_KEY",
@@ -59,9 +51,9 @@ fn every_missing_name_is_listed_and_nothing_runs() {
 
 #[test]
 fn the_environment_variable_inject_require_is_comma_delimited() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     let out = p
-        .inject()
+        .cmd()
         .env("INJECT_REQUIRE", "A,B")
         .env("A", "1")
         .args(["--", "true"])
@@ -72,9 +64,9 @@ fn the_environment_variable_inject_require_is_comma_delimited() {
 
 #[test]
 fn templates_declare_names_with_their_place() {
-    let p = Project::new();
-    p.write(".streamlit/secrets.toml", "[trello]\napi_key = \"k\"\n");
-    p.write(
+    let p = TestEnv::with_host_path();
+    p.write_private(".streamlit/secrets.toml", "[trello]\napi_key = \"k\"\n");
+    p.write_private(
         ".streamlit/secrets.example.toml",
         "# every key the app needs\n[trello]\napi_key = \"\"\noauth_token = \"\"\n",
     );
@@ -97,7 +89,7 @@ fn templates_declare_names_with_their_place() {
     );
     // Satisfied by the inherited environment.
     let out = p
-        .inject()
+        .cmd()
         .env("TRELLO_OAUTH_TOKEN", "from-env")
         .args(["--require-from", template, "--", "true"])
         .output()
@@ -107,9 +99,9 @@ fn templates_declare_names_with_their_place() {
 
 #[test]
 fn templates_take_the_prefix_but_not_only() {
-    let p = Project::new();
-    p.write("s.toml", "db = \"d\"\n[trello]\napi_key = \"k\"\n");
-    p.write("t.toml", "db = \"\"\n[trello]\napi_key = \"\"\n");
+    let p = TestEnv::with_host_path();
+    p.write_private("s.toml", "db = \"d\"\n[trello]\napi_key = \"k\"\n");
+    p.write_private("t.toml", "db = \"\"\n[trello]\napi_key = \"\"\n");
     let out = p.run([
         "-f",
         "s.toml",
@@ -145,20 +137,20 @@ fn templates_take_the_prefix_but_not_only() {
 
 #[test]
 fn a_bad_template_is_an_error() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     expect(
         &p.run(["--require-from", "nope.toml", "--", "true"]),
         125,
         "",
         "inject: error: the template `nope.toml` given to `--require-from` does not exist: check the path\n",
     );
-    p.write("t.toml", format!("a = 1\nb = \"{SECRET}\" x\n"));
+    p.write_private("t.toml", format!("a = 1\nb = \"{SECRET}\" x\n"));
     let out = p.run(["--require-from", "t.toml", "--", "true"]);
     assert_eq!(out.status.code(), Some(125));
     let stderr = text(&out.stderr);
     assert!(stderr.starts_with("inject: error: t.toml:2:"), "{stderr}");
     assert!(!stderr.contains(SECRET), "{stderr}");
-    p.write("t.toml", "[t]\nk = 1\n\"K\" = 2\n");
+    p.write_private("t.toml", "[t]\nk = 1\n\"K\" = 2\n");
     let out = p.run(["--require-from", "t.toml", "--", "true"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(
@@ -170,10 +162,10 @@ fn a_bad_template_is_an_error() {
 
 #[test]
 fn name_file_supplies_a_missing_required_name() {
-    let p = Project::new();
-    let key = p.write("run/key", "from-file\n");
+    let p = TestEnv::with_host_path();
+    let key = p.write_private("run/key", "from-file\n");
     let out = p
-        .inject()
+        .cmd()
         .env("TRELLO_API_KEY_FILE", &key)
         .args(["--require", "TRELLO_API_KEY", "--", "env", "-0"])
         .output()
@@ -192,7 +184,7 @@ fn name_file_supplies_a_missing_required_name() {
 
 #[test]
 fn name_file_values_lose_exactly_one_trailing_newline() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     for (content, want) in [
         ("v", "v"),
         ("v\n", "v"),
@@ -201,9 +193,9 @@ fn name_file_values_lose_exactly_one_trailing_newline() {
         ("", ""),
         ("l1\nl2\n", "l1\nl2"),
     ] {
-        let key = p.write("run/key", content);
+        let key = p.write_private("run/key", content);
         let out = p
-            .inject()
+            .cmd()
             .env("K_FILE", &key)
             .args(["--require", "K", "--", "env", "-0"])
             .output()
@@ -218,10 +210,10 @@ fn name_file_values_lose_exactly_one_trailing_newline() {
 
 #[test]
 fn name_file_problems_are_errors() {
-    let p = Project::new();
-    let key = p.write("run/key", SECRET);
+    let p = TestEnv::with_host_path();
+    let key = p.write_private("run/key", SECRET);
     let both = p
-        .inject()
+        .cmd()
         .env("K", "set")
         .env("K_FILE", &key)
         .args(["--require", "K", "--", "true"])
@@ -233,11 +225,11 @@ fn name_file_problems_are_errors() {
         "",
         "inject: error: `K` and `K_FILE` are both set: unset one of them (`K_FILE` names a file that holds the value of `K`)\n",
     );
-    let nul = p.write("run/nul", format!("{SECRET}\0x"));
-    let bad = p.write("run/bad", b"\xff\xfe");
-    let absent = p.cwd.join("run/absent");
+    let nul = p.write_private("run/nul", format!("{SECRET}\0x"));
+    let bad = p.write_private("run/bad", b"\xff\xfe");
+    let absent = p.app.join("run/absent");
     let out = p
-        .inject()
+        .cmd()
         .env("A_FILE", &nul)
         .env("B_FILE", &bad)
         .env("C_FILE", &absent)
@@ -261,17 +253,17 @@ fn name_file_problems_are_errors() {
 
 #[test]
 fn name_file_only_applies_to_required_names_and_an_empty_one_is_unset() {
-    let p = Project::new();
-    let key = p.write("run/key", "v\n");
+    let p = TestEnv::with_host_path();
+    let key = p.write_private("run/key", "v\n");
     let out = p
-        .inject()
+        .cmd()
         .env("K_FILE", &key)
         .args(["--", "env", "-0"])
         .output()
         .unwrap();
     assert_eq!(child_env(&out).get("K"), None);
     let out = p
-        .inject()
+        .cmd()
         .env("K_FILE", "")
         .args(["--require", "K", "--", "true"])
         .output()
@@ -281,17 +273,17 @@ fn name_file_only_applies_to_required_names_and_an_empty_one_is_unset() {
 
 #[test]
 fn with_clean_only_kept_variables_count() {
-    let p = Project::new();
-    let key = p.write("run/key", "v\n");
+    let p = TestEnv::with_host_path();
+    let key = p.write_private("run/key", "v\n");
     let out = p
-        .inject()
+        .cmd()
         .env("K_FILE", &key)
         .args(["--clean", "--require", "K", "--", "true"])
         .output()
         .unwrap();
     expect(&out, 125, "", &missing("K", "`--require`"));
     let out = p
-        .inject()
+        .cmd()
         .env("K_FILE", &key)
         .args([
             "--clean",
@@ -311,8 +303,8 @@ fn with_clean_only_kept_variables_count() {
 
 #[test]
 fn secrets_satisfy_required_names() {
-    let p = Project::new();
-    p.write("s.toml", toml_of(&[("A", "")]));
+    let p = TestEnv::with_host_path();
+    p.write_private("s.toml", toml_of(&[("A", "")]));
     expect(
         &p.run(["-f", "s.toml", "--require", "A", "--", "true"]),
         0,
@@ -323,17 +315,17 @@ fn secrets_satisfy_required_names() {
 
 #[test]
 fn list_checks_required_names_and_shows_name_file_values() {
-    let p = Project::new();
-    p.write("s.toml", toml_of(&[("A", SECRET)]));
+    let p = TestEnv::with_host_path();
+    p.write_private("s.toml", toml_of(&[("A", SECRET)]));
     expect(
         &p.run(["-f", "s.toml", "--require", "B", "list"]),
         125,
         "",
         &missing("B", "`--require`"),
     );
-    let key = p.write("run/b", "bb\n");
+    let key = p.write_private("run/b", "bb\n");
     let out = p
-        .inject()
+        .cmd()
         .env("B_FILE", &key)
         .args(["-f", "s.toml", "--require", "B", "list"])
         .output()
@@ -353,7 +345,7 @@ fn list_checks_required_names_and_shows_name_file_values() {
 
 #[test]
 fn a_bad_required_name_is_a_usage_error() {
-    let p = Project::new();
+    let p = TestEnv::with_host_path();
     for (name, why) in [
         ("", "a required name cannot be empty"),
         ("A=B", "a variable name cannot contain `=`"),

@@ -6,15 +6,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{Receiver, channel};
-use std::thread;
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use common::{SECRET, TestEnv};
+use common::{SECRET, TestEnv, alive, children_of, kill_tree, lines, send, wait_until};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -56,20 +54,8 @@ impl Watching {
             .stderr(Stdio::piped())
             .process_group(0);
         let mut child = command.spawn().expect("cannot start inject");
-        let lines = |stream: Box<dyn std::io::Read + Send>| {
-            let (send, receive) = channel();
-            thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    if send.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-            receive
-        };
-        let out = lines(Box::new(child.stdout.take().expect("piped")));
-        let err = lines(Box::new(child.stderr.take().expect("piped")));
+        let out = lines(child.stdout.take().expect("piped"));
+        let err = lines(child.stderr.take().expect("piped"));
         Watching {
             child,
             out,
@@ -137,17 +123,8 @@ impl Watching {
 
     /// The exit status, or `None` if inject still runs after `timeout`.
     fn wait(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                self.status = Some(status);
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(5));
-        }
+        self.status = wait_until(&mut self.child, timeout);
+        self.status
     }
 
     /// Wait (at most 10 s) for the end; the exit code and every stderr line (those that come
@@ -169,44 +146,10 @@ impl Watching {
 impl Drop for Watching {
     fn drop(&mut self) {
         if self.status.is_none() {
-            let mut tree = vec![self.pid()];
-            let mut next = 0;
-            while next < tree.len() {
-                tree.extend(children_of(tree[next]));
-                next += 1;
-            }
-            for pid in tree.into_iter().rev() {
-                send(pid, libc::SIGKILL);
-            }
+            kill_tree(self.pid());
             let _ = self.child.wait();
         }
     }
-}
-
-/// The PIDs whose parent is `parent`, read from /proc.
-fn children_of(parent: i32) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-                let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-                after_name.split_whitespace().nth(1) == Some(&parent.to_string())
-            })
-        })
-        .collect()
-}
-
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|stat| !stat.contains(") Z ") && !stat.contains(") X "))
-}
-
-fn send(pid: i32, signal: i32) {
-    // SAFETY: `kill` only sends a signal.
-    unsafe { libc::kill(pid, signal) };
 }
 
 /// Write a file the way an editor that saves atomically does: a new file, renamed over.

@@ -1,16 +1,22 @@
 //! Shared helpers for the black-box tests: a temporary directory with a home and a project
-//! (fd's `TestEnv`), and commands that run the real binary there with a known environment.
+//! (fd's `TestEnv`), commands that run the real binary there with a known environment, and
+//! the small tools the tests share (finding programs, saying why a test is skipped, watching
+//! and killing the processes a test starts).
 
-// Each test crate uses its own subset of these helpers.
+// Each test crate uses its own subset of these helpers, and `dead_code` is per crate.
 #![allow(dead_code)]
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::time::Duration;
+use std::process::{Child, ExitStatus, Output};
+use std::sync::OnceLock;
+use std::sync::mpsc::{Receiver, channel};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
@@ -38,10 +44,24 @@ pub struct TestEnv {
     pub root: PathBuf,
     pub home: PathBuf,
     pub app: PathBuf,
+    /// The `PATH` of every run: [`PATH`], or the test process's own (`with_host_path`).
+    path: String,
 }
 
 impl TestEnv {
+    /// Runs get `PATH` = [`PATH`].
     pub fn new() -> Self {
+        Self::with_path(PATH.to_string())
+    }
+
+    /// Runs get the `PATH` this test process has, so that programs inject runs or looks for
+    /// (`git` for `check`, interpreters) are found wherever they are installed here.
+    pub fn with_host_path() -> Self {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        Self::with_path(path.into_string().expect("a UTF-8 PATH"))
+    }
+
+    fn with_path(path: String) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("inject-test-")
             .tempdir()
@@ -57,6 +77,7 @@ impl TestEnv {
             root,
             home,
             app,
+            path,
         }
     }
 
@@ -68,6 +89,19 @@ impl TestEnv {
     /// Write raw bytes to `rel` under `app/`.
     pub fn write_bytes(&self, rel: &str, bytes: &[u8]) -> PathBuf {
         write_file(&self.app.join(rel), bytes)
+    }
+
+    /// Write `contents` to `rel` under `app/` with mode 0600, as a secrets file should be
+    /// (`check` warns about anything more open).
+    pub fn write_private(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.write_bytes(rel, contents.as_ref());
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod");
+        path
+    }
+
+    /// Set the permission bits of `rel` under `app/`.
+    pub fn chmod(&self, rel: &str, mode: u32) {
+        fs::set_permissions(self.app.join(rel), fs::Permissions::from_mode(mode)).expect("chmod");
     }
 
     /// Write `text` to `rel` under `home/`.
@@ -110,7 +144,7 @@ impl TestEnv {
         let mut env = vec![
             ("HOME".to_string(), self.home.to_str().unwrap().to_string()),
             ("LANG".to_string(), "C.UTF-8".to_string()),
-            ("PATH".to_string(), PATH.to_string()),
+            ("PATH".to_string(), self.path.clone()),
         ];
         env.sort();
         env
@@ -139,6 +173,15 @@ impl TestEnv {
         cmd
     }
 
+    /// Run inject with these arguments; the output, whatever the status.
+    pub fn run<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.cmd().args(args).output().expect("run inject")
+    }
+
     /// inject in `app/` with the base environment, as a std `Command` (for `pre_exec`,
     /// `spawn` and pipes).
     pub fn std_cmd(&self) -> std::process::Command {
@@ -146,7 +189,7 @@ impl TestEnv {
     }
 
     /// Any program in `app/` with the base environment, as a std `Command`.
-    pub fn std_command(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+    pub fn std_command(&self, program: impl AsRef<OsStr>) -> std::process::Command {
         let mut cmd = std::process::Command::new(program);
         cmd.env_clear().envs(self.base_env()).current_dir(&self.app);
         cmd
@@ -227,4 +270,153 @@ pub fn pairs(list: &[(&str, &str)]) -> Vec<Pair> {
 /// An argument that is not UTF-8, as the OS allows.
 pub fn non_utf8(bytes: &[u8]) -> OsString {
     OsString::from_vec(bytes.to_vec())
+}
+
+/// Output as text; fails the test unless it is UTF-8.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
+}
+
+/// Assert the exact status, stdout and stderr of a run.
+#[track_caller]
+pub fn expect(output: &Output, code: i32, stdout: &str, stderr: &str) {
+    assert_eq!(
+        (
+            output.status.code(),
+            text(&output.stdout),
+            text(&output.stderr)
+        ),
+        (Some(code), stdout.to_string(), stderr.to_string())
+    );
+}
+
+/// A TOML basic string for any text (JSON's escapes are TOML's).
+pub fn toml_string(value: &str) -> String {
+    serde_json::to_string(value).expect("a JSON string")
+}
+
+/// A secrets file with one root key per pair, in order.
+pub fn toml_of(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{} = {}\n", toml_string(k), toml_string(v)))
+        .collect()
+}
+
+// ---------------------------------------------------------------- programs of the host
+
+/// The program's full path, if it is installed on the test process's `PATH`.
+pub fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Say why a test did not run its check; the caller returns right after.
+pub fn skipped(what: &str) {
+    println!("skipped: needs {what}");
+}
+
+/// `python3 -c SCRIPT ARGS…`, or `None` when python3 is not installed.
+pub fn python(script: &str, args: &[&OsStr]) -> Option<Output> {
+    which("python3")?;
+    Some(
+        std::process::Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .args(args)
+            .output()
+            .expect("run python3"),
+    )
+}
+
+/// Whether `python3 -c "import MODULE"` works.
+pub fn python_has(module: &str) -> bool {
+    python(&format!("import {module}"), &[]).is_some_and(|o| o.status.success())
+}
+
+/// Whether `python3 -c pass` runs, asked once per test crate.
+pub fn python_works() -> bool {
+    static WORKS: OnceLock<bool> = OnceLock::new();
+    *WORKS.get_or_init(|| {
+        std::process::Command::new("python3")
+            .args(["-c", "pass"])
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+// ---------------------------------------------------------------- processes a test starts
+
+/// The lines of `source`, as they come, read in a thread.
+pub fn lines(source: impl Read + Send + 'static) -> Receiver<String> {
+    let (send, receive) = channel();
+    thread::spawn(move || {
+        for line in BufReader::new(source).lines() {
+            let Ok(line) = line else { break };
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receive
+}
+
+/// The exit status of `child`, or `None` if it still runs after `timeout`.
+pub fn wait_until(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The PIDs whose parent is `parent`, read from /proc.
+pub fn children_of(parent: i32) -> Vec<i32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+                after_name.split_whitespace().nth(1) == Some(&parent.to_string())
+            })
+        })
+        .collect()
+}
+
+/// Whether `pid` exists and is not a zombie.
+pub fn alive(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| !stat.contains(") Z ") && !stat.contains(") X "))
+}
+
+pub fn send(pid: i32, signal: i32) {
+    // SAFETY: `kill` only sends a signal (nix's cannot send real-time ones).
+    unsafe { libc::kill(pid, signal) };
+}
+
+/// SIGKILL `pid` and every descendant of it, the deepest first. The caller reaps `pid`.
+pub fn kill_tree(pid: i32) {
+    let mut tree = vec![pid];
+    let mut next = 0;
+    while next < tree.len() {
+        tree.extend(children_of(tree[next]));
+        next += 1;
+    }
+    for pid in tree.into_iter().rev() {
+        send(pid, libc::SIGKILL);
+    }
 }

@@ -1,0 +1,525 @@
+//! EFFECT: `--mask` (issue 5). inject stays as the program's parent, supervised exactly as in
+//! init mode by [`crate::init::Supervisor`] (signals forwarded, zombies reaped, the program's
+//! exit status or 128+N), and relays each of the program's standard output and error that is
+//! not a terminal through a pipe and a [`Redactor`] to inject's own.
+//!
+//! How:
+//! * One loop, [`Supervisor::wait`]: the signal descriptor and the read ends of the pipes are
+//!   polled together, so a flood on one stream never starves the other or the signals. Each
+//!   ready pipe gets one non-blocking read of up to [`CHUNK`] bytes per turn; what the
+//!   redactor decides is written at once (no line buffering), so order within a stream holds.
+//! * inject's own stdout and stderr stay blocking: their file status flags belong to every
+//!   process that shares them (a shell's terminal, the pipe `docker logs` reads), so inject
+//!   does not set `O_NONBLOCK` on them. Each chunk is written in full; while that write waits
+//!   for a slow reader, the other pipe waits in the kernel (up to 1 MiB) and the program
+//!   blocks only when that fills, as it would writing to the slow reader itself. A
+//!   descriptor the caller left non-blocking is waited on with `poll`.
+//! * When stdout and stderr are one file (`2>&1`), the program gets one pipe for both, so the
+//!   order between its two streams is kept exactly.
+//! * SIGPIPE: every signal is blocked in the supervisor, so writing to a pipe whose reader has
+//!   gone returns EPIPE instead of ending inject. inject then closes its read end of that
+//!   stream's pipe: the program's next write there meets a pipe without reader, and ends (or
+//!   sees EPIPE) exactly as it would without inject. The SIGPIPE the kernel queued for inject
+//!   is taken back at once, so it is never forwarded to the program.
+//! * When the program has been reaped, what it wrote is drained: until each pipe ends, or
+//!   nothing arrives for [`QUIET`], at most [`LINGER`] in all, since a background process may
+//!   hold a pipe open for ever. Signals are not forwarded any more (the PID may be reused).
+//!   A held tail is written only at the end of its stream: of a pipe still open, it is
+//!   dropped, as it may be the start of a secret.
+
+use std::ffi::OsString;
+
+use crate::cli::MaskWhen;
+use crate::environment::Pair;
+use crate::error::ExitCode;
+use crate::init;
+#[cfg(target_os = "linux")]
+use crate::init::Supervisor;
+use crate::launch::LaunchError;
+#[cfg(target_os = "linux")]
+use crate::mask::Redactor;
+
+/// What `--mask` was asked to do.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings<'a> {
+    pub when: MaskWhen,
+    /// (name, value) pairs, in file order.
+    pub values: &'a [(&'a str, &'a [u8])],
+    pub min_len: usize,
+    pub verbose: bool,
+}
+
+/// What inject knows of one of its own output descriptors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Descriptor {
+    pub terminal: bool,
+    /// Device and inode: two descriptors with the same are one file.
+    pub file: (u64, u64),
+}
+
+/// Which of the program's streams go through a pipe and the redactor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Routes {
+    pub stdout: bool,
+    pub stderr: bool,
+    /// Both are masked and inject's stdout and stderr are one file: one pipe for both,
+    /// written to stdout.
+    pub shared: bool,
+}
+
+/// PURE: the terminal rule. A stream inject's caller closed stays closed; a terminal is left
+/// alone unless `always`.
+pub fn routes(when: MaskWhen, stdout: Option<Descriptor>, stderr: Option<Descriptor>) -> Routes {
+    let masked = |d: Option<Descriptor>| d.is_some_and(|d| when == MaskWhen::Always || !d.terminal);
+    let (out, err) = (masked(stdout), masked(stderr));
+    Routes {
+        stdout: out,
+        stderr: err,
+        shared: out && err && stdout.map(|d| d.file) == stderr.map(|d| d.file),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn run(
+    _command: &[OsString],
+    _env: &[Pair],
+    _options: &init::Options,
+    _settings: &Settings,
+) -> Result<ExitCode, LaunchError> {
+    Err(LaunchError {
+        code: ExitCode::Failure,
+        message: "`--mask` is only available on Linux: drop `--mask`, inject then runs the program in its place".into(),
+    })
+}
+
+/// Bytes read from a pipe at once: small enough that the buffer stays in the CPU's cache
+/// while it is scanned and written (larger reads measured slower, see BENCHMARKS-mask.md).
+#[cfg(target_os = "linux")]
+const CHUNK: usize = 128 * 1024;
+/// The capacity asked for each pipe (Linux's default limit for any user): fewer wake-ups
+/// than the default 64 KiB. When the kernel refuses, the pipe keeps its 64 KiB.
+#[cfg(target_os = "linux")]
+const PIPE_SIZE: libc::c_int = 1024 * 1024;
+/// After the program ended: stop draining a pipe that has been silent this long.
+#[cfg(target_os = "linux")]
+const QUIET: std::time::Duration = std::time::Duration::from_millis(100);
+/// After the program ended: stop draining this long after, whatever still comes.
+#[cfg(target_os = "linux")]
+const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Run the program under supervision with its output masked; its status is inject's.
+#[cfg(target_os = "linux")]
+pub fn run(
+    command: &[OsString],
+    env: &[Pair],
+    options: &init::Options,
+    settings: &Settings,
+) -> Result<ExitCode, LaunchError> {
+    use std::os::fd::AsFd;
+    use std::time::Instant;
+
+    use nix::poll::PollTimeout;
+
+    use crate::error;
+    use crate::init::{Event, Redirect};
+
+    let failure = |message: String| LaunchError {
+        code: ExitCode::Failure,
+        message,
+    };
+    let build = || {
+        Redactor::new(settings.values.iter().copied(), settings.min_len)
+            .map_err(|e| failure(format!("cannot prepare `--mask`: {e}")))
+    };
+    // With nothing to mask (no secrets file in production, or only short values), the
+    // program writes to inject's stdout and stderr itself: no pipe, no cost.
+    let first = build()?;
+    let routes = if first.is_empty() {
+        Routes::default()
+    } else {
+        routes(
+            settings.when,
+            descriptor(std::io::stdout().as_fd()),
+            descriptor(std::io::stderr().as_fd()),
+        )
+    };
+    let mut first = Some(first);
+    // One redactor per pipe, the one already built first.
+    let mut redactor = || first.take().map_or_else(build, Ok);
+    let mut streams = Vec::with_capacity(2);
+    let mut write_ends = Vec::with_capacity(2);
+    let pipe = || {
+        create_pipe().map_err(|e| failure(format!("cannot start `--mask`: no pipe: {}", e.desc())))
+    };
+    if routes.stdout {
+        let (read, write) = pipe()?;
+        streams.push(Stream::new(read, Target::Stdout, redactor()?));
+        write_ends.push(write);
+    }
+    if routes.stderr && !routes.shared {
+        let (read, write) = pipe()?;
+        streams.push(Stream::new(read, Target::Stderr, redactor()?));
+        write_ends.push(write);
+    }
+    if settings.verbose {
+        error::note("note", &describe_routes(&routes, settings));
+    }
+
+    let mut supervisor = Supervisor::new().map_err(|errno| {
+        failure(format!(
+            "cannot start `--mask`: {}: run without `--mask`",
+            errno.desc()
+        ))
+    })?;
+    if options.subreaper {
+        supervisor.adopt_orphans();
+    }
+    let redirect = {
+        let stdout = routes
+            .stdout
+            .then(|| write_ends.first().map(AsFd::as_fd))
+            .flatten();
+        let stderr = match (routes.stderr, routes.shared) {
+            (false, _) => None,
+            (true, true) => stdout,
+            (true, false) => write_ends.last().map(AsFd::as_fd),
+        };
+        Redirect { stdout, stderr }
+    };
+    let child = supervisor.spawn_redirected(command, env, &redirect)?;
+    // Only the program may hold the write ends: the pipes end when it (and its children) do.
+    drop(write_ends);
+
+    let mut buffer = vec![0u8; CHUNK];
+    let mut pending = Vec::with_capacity(CHUNK);
+    let mut status: Option<i32> = None;
+    let mut linger_until: Option<Instant> = None;
+    loop {
+        let open: Vec<usize> = (0..streams.len())
+            .filter(|&i| streams[i].pipe.is_some())
+            .collect();
+        if status.is_some() && open.is_empty() {
+            break;
+        }
+        let timeout = match linger_until {
+            None => PollTimeout::NONE,
+            Some(until) => {
+                let left = until.saturating_duration_since(Instant::now()).min(QUIET);
+                if left.is_zero() {
+                    break;
+                }
+                PollTimeout::try_from(left).unwrap_or(PollTimeout::ZERO)
+            }
+        };
+        let fds: Vec<_> = open
+            .iter()
+            .filter_map(|&i| streams[i].pipe.as_ref().map(AsFd::as_fd))
+            .collect();
+        let events = match supervisor.wait(&fds, timeout) {
+            Ok(events) => events,
+            Err(errno) => {
+                // Cannot happen short of a kernel out of memory. Output can no longer be
+                // relayed: close the pipes (never let it through unmasked) and wait.
+                error::report(&format!(
+                    "cannot read signals any more ({}): no longer relaying the program's output, waiting for it to end",
+                    errno.desc()
+                ));
+                init::discard_own_sigpipe();
+                drop(streams);
+                return Ok(ExitCode::Child(
+                    status.unwrap_or_else(|| init::wait_for(child.pid)),
+                ));
+            }
+        };
+        if linger_until.is_some() && events.is_empty() {
+            break;
+        }
+        for event in events {
+            match event {
+                Event::Ready(i) => {
+                    if let Some(&s) = open.get(i) {
+                        streams[s].pump(&mut buffer, &mut pending);
+                    }
+                }
+                Event::Signal(signal) if status.is_none() => {
+                    supervisor.forward(&child, signal, options.group);
+                }
+                Event::Exited { pid, code } if pid == child.pid => {
+                    status = Some(code);
+                    linger_until = Some(Instant::now() + LINGER);
+                }
+                Event::Signal(_) | Event::Exited { .. } => {}
+            }
+        }
+    }
+    Ok(ExitCode::Child(
+        status.unwrap_or_else(|| init::wait_for(child.pid)),
+    ))
+}
+
+#[cfg(target_os = "linux")]
+fn describe_routes(routes: &Routes, settings: &Settings) -> String {
+    if !settings
+        .values
+        .iter()
+        .any(|(_, v)| v.len() >= settings.min_len)
+    {
+        return format!(
+            "no value of at least {} bytes to mask: the program's output passes directly",
+            settings.min_len
+        );
+    }
+    let masked = match (routes.stdout, routes.stderr) {
+        (true, true) if routes.shared => "stdout and stderr (one file: one pipe)",
+        (true, true) => "stdout and stderr",
+        (true, false) => "stdout",
+        (false, true) => "stderr",
+        (false, false) => "neither stdout nor stderr",
+    };
+    let mut note = format!(
+        "masking values of at least {} bytes in the program's {masked}",
+        settings.min_len
+    );
+    if settings.when == MaskWhen::Auto && !(routes.stdout && routes.stderr) {
+        note.push_str("; a terminal or closed stream is passed through (`--mask=always` masks a terminal too)");
+    }
+    note
+}
+
+/// Device, inode and whether it is a terminal; `None` when the descriptor is not open.
+#[cfg(target_os = "linux")]
+fn descriptor(fd: std::os::fd::BorrowedFd<'_>) -> Option<Descriptor> {
+    let stat = nix::sys::stat::fstat(fd).ok()?;
+    Some(Descriptor {
+        terminal: nix::unistd::isatty(fd).unwrap_or(false),
+        // `dev_t` and `ino_t` are unsigned 64-bit on Linux.
+        file: (stat.st_dev, stat.st_ino),
+    })
+}
+
+/// A close-on-exec pipe whose read end (inject's) does not block.
+#[cfg(target_os = "linux")]
+fn create_pipe() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd), nix::errno::Errno> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    fcntl(&read, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+    let _ = fcntl(&read, FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
+    Ok((read, write))
+}
+
+/// inject's own descriptor a stream is relayed to.
+#[cfg(target_os = "linux")]
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    Stdout,
+    Stderr,
+}
+
+#[cfg(target_os = "linux")]
+impl Target {
+    fn write_all(self, bytes: &[u8]) -> Result<(), nix::errno::Errno> {
+        use std::os::fd::AsFd;
+        match self {
+            Target::Stdout => write_all(std::io::stdout().as_fd(), bytes),
+            Target::Stderr => write_all(std::io::stderr().as_fd(), bytes),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Target::Stdout => "standard output",
+            Target::Stderr => "standard error",
+        }
+    }
+}
+
+/// One of the program's streams on its way through the redactor.
+#[cfg(target_os = "linux")]
+struct Stream {
+    /// inject's read end; `None` once the stream ended or its reader went away.
+    pipe: Option<std::os::fd::OwnedFd>,
+    target: Target,
+    redactor: Redactor,
+    /// A write failed (other than EPIPE) and that was said once.
+    reported: bool,
+}
+
+#[cfg(target_os = "linux")]
+impl Stream {
+    fn new(pipe: std::os::fd::OwnedFd, target: Target, redactor: Redactor) -> Self {
+        Stream {
+            pipe: Some(pipe),
+            target,
+            redactor,
+            reported: false,
+        }
+    }
+
+    /// Read once and pass on what the redactor has decided; at the end, the held tail too.
+    fn pump(&mut self, buffer: &mut [u8], pending: &mut Vec<u8>) {
+        use nix::errno::Errno;
+        use std::os::fd::AsFd;
+        let Some(pipe) = &self.pipe else { return };
+        let read = nix::unistd::read(pipe.as_fd(), buffer);
+        let mut sink = Sink {
+            target: self.target,
+            pending,
+            error: None,
+        };
+        match read {
+            Err(Errno::EAGAIN | Errno::EINTR) => return,
+            Ok(0) | Err(_) => {
+                self.pipe = None;
+                let mut tail = Vec::new();
+                self.redactor.finish(&mut tail);
+                sink.take(&tail);
+            }
+            Ok(n) => self
+                .redactor
+                .push_to(&buffer[..n], &mut |piece| sink.take(piece)),
+        }
+        sink.flush();
+        match sink.error {
+            None => {}
+            Some(Errno::EPIPE) => {
+                init::discard_own_sigpipe();
+                // The program's next write to this stream meets a pipe without a reader.
+                self.pipe = None;
+            }
+            // As the program would, carry on; the chunk is lost (disk full, terminal gone).
+            Some(errno) if !self.reported => {
+                self.reported = true;
+                crate::error::report(&format!(
+                    "cannot write the program's {} ({}): output there is being lost",
+                    self.target.name(),
+                    errno.desc()
+                ));
+                init::discard_own_sigpipe();
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// What the redactor decides, on its way out in order: small pieces (replacements, text
+/// between secrets) are gathered into one write, a long run of the program's own bytes is
+/// written as it is, without a copy. The first error stops the rest of the chunk.
+#[cfg(target_os = "linux")]
+struct Sink<'a> {
+    target: Target,
+    pending: &'a mut Vec<u8>,
+    error: Option<nix::errno::Errno>,
+}
+
+#[cfg(target_os = "linux")]
+impl Sink<'_> {
+    /// Pieces at least this long are written without being gathered first.
+    const DIRECT: usize = 16 * 1024;
+
+    fn take(&mut self, piece: &[u8]) {
+        if piece.len() >= Self::DIRECT {
+            self.flush();
+            self.write(piece);
+        } else {
+            self.pending.extend_from_slice(piece);
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            let pending = std::mem::take(self.pending);
+            self.write(&pending);
+            *self.pending = pending;
+            self.pending.clear();
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        if self.error.is_none() {
+            self.error = self.target.write_all(bytes).err();
+        }
+    }
+}
+
+/// Write all of `bytes`, waiting with `poll` when the caller left the descriptor non-blocking.
+#[cfg(target_os = "linux")]
+fn write_all(fd: std::os::fd::BorrowedFd<'_>, mut bytes: &[u8]) -> Result<(), nix::errno::Errno> {
+    use nix::errno::Errno;
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    while !bytes.is_empty() {
+        match nix::unistd::write(fd, bytes) {
+            Ok(0) => return Err(Errno::EIO),
+            Ok(n) => bytes = &bytes[n..],
+            Err(Errno::EINTR) => {}
+            Err(Errno::EAGAIN) => {
+                let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
+                match poll(&mut fds, PollTimeout::NONE) {
+                    Ok(_) | Err(Errno::EINTR) => {}
+                    Err(errno) => return Err(errno),
+                }
+            }
+            Err(errno) => return Err(errno),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_terminal_rule() {
+        let pipe = |ino| {
+            Some(Descriptor {
+                terminal: false,
+                file: (1, ino),
+            })
+        };
+        let tty = Some(Descriptor {
+            terminal: true,
+            file: (2, 7),
+        });
+        let routes_of = |stdout, stderr| Routes {
+            stdout,
+            stderr,
+            shared: false,
+        };
+        let rows = [
+            (MaskWhen::Auto, pipe(1), pipe(2), routes_of(true, true)),
+            (MaskWhen::Auto, tty, pipe(2), routes_of(false, true)),
+            (MaskWhen::Auto, pipe(1), tty, routes_of(true, false)),
+            (MaskWhen::Auto, tty, tty, routes_of(false, false)),
+            (MaskWhen::Auto, None, pipe(2), routes_of(false, true)),
+            (MaskWhen::Always, tty, pipe(2), routes_of(true, true)),
+            (MaskWhen::Always, None, None, routes_of(false, false)),
+            (
+                MaskWhen::Auto,
+                pipe(1),
+                pipe(1),
+                Routes {
+                    stdout: true,
+                    stderr: true,
+                    shared: true,
+                },
+            ),
+            (
+                MaskWhen::Always,
+                tty,
+                tty,
+                Routes {
+                    stdout: true,
+                    stderr: true,
+                    shared: true,
+                },
+            ),
+        ];
+        for (when, stdout, stderr, want) in rows {
+            assert_eq!(
+                routes(when, stdout, stderr),
+                want,
+                "{when:?} {stdout:?} {stderr:?}"
+            );
+        }
+    }
+}
