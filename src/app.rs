@@ -62,6 +62,7 @@ fn read_secrets(cli: &Cli) -> anyhow::Result<Secrets> {
     let cx = source::Context {
         home: home.as_deref(),
         env: &lookup,
+        timeout: cli.selection.timeout(),
     };
     let loaded = source::load(&cli.selection.files, &cx)?;
     let merged = flatten::merge(loaded.iter().map(|l| l.table.clone()));
@@ -175,6 +176,7 @@ fn run_watching(cli: &Cli) -> ExitCode {
         let cx = source::Context {
             home: home.as_deref(),
             env: &lookup,
+            timeout: cli.selection.timeout(),
         };
         source::inputs(&cli.selection.files, &cx)
     };
@@ -442,6 +444,7 @@ fn check(cli: &Cli, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let cx = source::Context {
         home: home.as_deref(),
         env: &lookup,
+        timeout: cli.selection.timeout(),
     };
     let mut findings = Vec::new();
     let attempts = source::load_each(&cli.selection.files, &cx).unwrap_or_else(|error| {

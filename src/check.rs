@@ -87,6 +87,16 @@ pub fn source_error(error: &SourceError) -> Finding {
         | SourceError::NotAFolder { dir: path, .. } => {
             Finding::error("source", message).at(path, None, None)
         }
+        #[cfg(feature = "aws")]
+        SourceError::Store(crate::store::StoreError::Toml(inner)) => source_error(inner),
+        #[cfg(feature = "aws")]
+        SourceError::Store(error) => {
+            let finding = Finding::error("source", message);
+            match error.spec() {
+                Some(spec) => finding.at(spec, None, None),
+                None => finding,
+            }
+        }
     }
 }
 

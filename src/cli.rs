@@ -84,6 +84,19 @@ pub struct Selection {
         global = true
     )]
     pub allow: Vec<String>,
+
+    /// Give up on an `aws-sm://` or `aws-ssm://` source that has not been read within SECONDS
+    /// (credentials, connection and every page included)
+    #[cfg(feature = "aws")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "INJECT_TIMEOUT",
+        default_value = "15",
+        value_parser = parse_timeout,
+        global = true
+    )]
+    pub timeout: u64,
 }
 
 /// How the child's environment is composed.
@@ -342,6 +355,24 @@ fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
         .ok()
         .and_then(|seconds| std::time::Duration::try_from_secs_f64(seconds).ok())
         .ok_or_else(|| "give a number of seconds, such as `10` or `0.5`".into())
+}
+
+impl Selection {
+    /// How long an AWS source may take; `--timeout` exists only in builds that have them.
+    pub fn timeout(&self) -> std::time::Duration {
+        #[cfg(feature = "aws")]
+        return std::time::Duration::from_secs(self.timeout);
+        #[cfg(not(feature = "aws"))]
+        std::time::Duration::ZERO
+    }
+}
+
+#[cfg(feature = "aws")]
+fn parse_timeout(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(seconds @ 1..=3600) => Ok(seconds),
+        _ => Err("a timeout is a whole number of seconds from 1 to 3600".into()),
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 //! `source`, `launch` and `app` are the thin edge of effects around it.
 
 pub mod app;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod check;
 pub mod cli;
 pub mod environment;
@@ -17,6 +19,7 @@ pub mod mask;
 pub mod relay;
 pub mod require;
 pub mod source;
+pub mod store;
 pub mod value;
 pub mod watch;
 

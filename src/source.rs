@@ -55,6 +55,9 @@ pub enum SourceError {
         "`{0}` is an AWS source, but this inject was built without AWS support: install it with `cargo install inject --features aws`"
     )]
     NeedsAws(String),
+    #[cfg(feature = "aws")]
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// One source that was found, read and parsed.
@@ -68,12 +71,17 @@ pub struct Loaded {
 pub struct Context<'a> {
     pub home: Option<&'a Path>,
     pub env: &'a dyn Fn(&str) -> Option<OsString>,
+    /// How long a central store (§11) may take to answer, per source.
+    pub timeout: std::time::Duration,
 }
 
 /// Read the explicit sources, or Streamlit's default list when there are none.
 pub fn load(explicit: &[OsString], cx: &Context) -> Result<Vec<Loaded>, SourceError> {
     if !explicit.is_empty() {
-        return explicit.iter().map(|spec| load_explicit(spec)).collect();
+        return explicit
+            .iter()
+            .map(|spec| load_explicit(spec, cx))
+            .collect();
     }
     let mut loaded = Vec::new();
     for path in default_list(cx)? {
@@ -102,7 +110,7 @@ pub fn load_each(explicit: &[OsString], cx: &Context) -> Result<Vec<Attempt>, So
             .iter()
             .map(|spec| Attempt {
                 path: PathBuf::from(spec),
-                result: load_explicit(spec),
+                result: load_explicit(spec, cx),
             })
             .collect());
     }
@@ -120,9 +128,19 @@ pub fn load_each(explicit: &[OsString], cx: &Context) -> Result<Vec<Attempt>, So
     Ok(attempts)
 }
 
-fn load_explicit(spec: &OsStr) -> Result<Loaded, SourceError> {
+fn load_explicit(spec: &OsStr, cx: &Context) -> Result<Loaded, SourceError> {
+    let text = spec.to_string_lossy();
+    #[cfg(feature = "aws")]
+    if let Some(store) = crate::store::Spec::parse(&text) {
+        return Ok(Loaded {
+            path: PathBuf::from(spec),
+            table: crate::aws::load(&store?, cx.timeout)?,
+        });
+    }
+    #[cfg(not(feature = "aws"))]
     if is_remote(spec) {
-        return Err(SourceError::NeedsAws(spec.to_string_lossy().into_owned()));
+        let _ = cx.timeout;
+        return Err(SourceError::NeedsAws(text.into_owned()));
     }
     let path = PathBuf::from(spec);
     match fs::metadata(&path) {
@@ -649,6 +667,7 @@ mod tests {
         let cx = Context {
             home: Some(h),
             env: &none,
+            timeout: std::time::Duration::ZERO,
         };
         let explicit: Vec<OsString> = ["a.toml", "aws-sm://prod/app", "/run/secrets"]
             .map(OsString::from)
@@ -691,6 +710,7 @@ mod tests {
         let cx = Context {
             home: Some(h),
             env: &variable,
+            timeout: std::time::Duration::ZERO,
         };
         assert_eq!(
             inputs(&[], &cx),
