@@ -64,8 +64,9 @@ fn read_secrets(cli: &Cli) -> anyhow::Result<Secrets> {
         env: &lookup,
         timeout: cli.selection.timeout(),
     };
-    let loaded = source::load(&cli.selection.files, &cx)?;
-    let merged = flatten::merge(loaded.iter().map(|l| l.table.clone()));
+    let mut loaded = source::load(&cli.selection.files, &cx)?;
+    // The tables are merged, not copied: from here on `loaded` only says what was read.
+    let merged = flatten::merge(loaded.iter_mut().map(|l| std::mem::take(&mut l.table)));
     let options = options(cli);
     let variables = flatten::flatten(&merged, &options).map_err(|errors| {
         anyhow!(

@@ -2,6 +2,9 @@
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+
+use rustc_hash::FxHashMap;
 
 use crate::flatten::Variable;
 
@@ -25,8 +28,10 @@ pub struct Composed {
     pub kept_from_env: Vec<usize>,
 }
 
+/// The child's environment. `variables` have unique names (flatten guarantees it), so only the
+/// inherited names need an index; nothing is copied but the values that end up in it.
 pub fn compose(inherited: Vec<Pair>, variables: &[Variable], settings: &Settings) -> Composed {
-    let mut env: Vec<Pair> = if settings.clean {
+    let env: Vec<Pair> = if settings.clean {
         inherited
             .into_iter()
             .filter(|(name, _)| settings.keep.contains(name))
@@ -34,43 +39,50 @@ pub fn compose(inherited: Vec<Pair>, variables: &[Variable], settings: &Settings
     } else {
         inherited
     };
-    let mut index: HashMap<OsString, usize> = HashMap::with_capacity(env.len() + variables.len());
-    for (i, (name, _)) in env.iter().enumerate() {
-        index.entry(name.clone()).or_insert(i);
-    }
+    // For each inherited entry: the variable that replaces it, or whether it goes (a later
+    // duplicate of a replaced name would shadow nothing for getenv, but could for other
+    // readers of environ).
+    let mut replace: Vec<Option<usize>> = vec![None; env.len()];
+    let mut dropped = vec![false; env.len()];
+    let mut added = Vec::new();
     let mut kept_from_env = Vec::new();
-    let mut replaced = Vec::new();
-    for (v, variable) in variables.iter().enumerate() {
-        let name = OsStr::new(&variable.name);
-        match index.get(name) {
-            Some(_) if settings.no_override => kept_from_env.push(v),
-            Some(&i) => {
-                env[i].1 = OsString::from(&variable.value);
-                replaced.push(i);
-            }
-            None => {
-                index.insert(name.to_os_string(), env.len());
-                env.push((name.to_os_string(), OsString::from(&variable.value)));
+    {
+        let mut index: FxHashMap<&[u8], usize> = FxHashMap::default();
+        index.reserve(env.len());
+        for (i, (name, _)) in env.iter().enumerate() {
+            index.entry(name.as_bytes()).or_insert(i);
+        }
+        for (v, variable) in variables.iter().enumerate() {
+            match index.get(variable.name.as_bytes()) {
+                Some(_) if settings.no_override => kept_from_env.push(v),
+                Some(&i) => replace[i] = Some(v),
+                None => added.push(v),
             }
         }
-    }
-    if !replaced.is_empty() {
-        // A duplicate of a replaced name later in the inherited list would shadow nothing
-        // for getenv, but could for other readers of environ: drop it.
-        let mut first = vec![false; env.len()];
-        for &i in &replaced {
-            first[i] = true;
+        for (i, (name, _)) in env.iter().enumerate() {
+            let first = index.get(name.as_bytes()).copied().unwrap_or(i);
+            dropped[i] = first != i && replace[first].is_some();
         }
-        let replaced_names: std::collections::HashSet<OsString> =
-            replaced.iter().map(|&i| env[i].0.clone()).collect();
-        let mut i = 0;
-        env.retain(|(name, _)| {
-            let keep = first[i] || !replaced_names.contains(name);
-            i += 1;
-            keep
-        });
     }
-    Composed { env, kept_from_env }
+    let mut composed = Vec::with_capacity(env.len() + added.len());
+    for (i, (name, value)) in env.into_iter().enumerate() {
+        match replace[i] {
+            Some(v) => composed.push((name, OsString::from(&variables[v].value))),
+            None if dropped[i] => {}
+            None => composed.push((name, value)),
+        }
+    }
+    composed.extend(added.into_iter().map(|v| {
+        let variable = &variables[v];
+        (
+            OsString::from(&variable.name),
+            OsString::from(&variable.value),
+        )
+    }));
+    Composed {
+        env: composed,
+        kept_from_env,
+    }
 }
 
 /// The names whose value differs between two environments (`--watch`, SPEC §12). Names

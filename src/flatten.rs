@@ -1,6 +1,8 @@
 //! PURE: merged tables in, ordered variables out (SPEC §2.3, §3).
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::fmt;
 
 use crate::value::{self, Entry, Origin, Table, Unrepresentable, Value};
@@ -159,7 +161,7 @@ pub fn flatten_all(table: &Table, options: &Options) -> (Vec<Variable>, Vec<Flat
     let mut out = Flattener {
         options,
         variables: Vec::new(),
-        index: HashMap::new(),
+        index: FxHashMap::default(),
         errors: Vec::new(),
     };
     if !table.is_empty() {
@@ -177,8 +179,8 @@ pub fn flatten_all(table: &Table, options: &Options) -> (Vec<Variable>, Vec<Flat
         match &entry.value {
             Value::Table(inner) => {
                 let mut path = vec![entry.key.clone()];
-                let name = derive(&entry.key);
-                out.walk(inner, &mut path, &name);
+                let mut name = derive(&entry.key);
+                out.walk(inner, &mut path, &mut name);
             }
             _ => out.root(entry),
         }
@@ -188,20 +190,23 @@ pub fn flatten_all(table: &Table, options: &Options) -> (Vec<Variable>, Vec<Flat
 
 /// `api-key` -> `API_KEY`: ASCII letters upper-cased, anything outside `A-Z0-9_` one `_`.
 pub fn derive(segment: &str) -> String {
-    segment
-        .chars()
-        .map(|c| match c {
-            'a'..='z' => c.to_ascii_uppercase(),
-            'A'..='Z' | '0'..='9' | '_' => c,
-            _ => '_',
-        })
-        .collect()
+    let mut name = String::with_capacity(segment.len());
+    push_derived(&mut name, segment);
+    name
+}
+
+fn push_derived(name: &mut String, segment: &str) {
+    name.extend(segment.chars().map(|c| match c {
+        'a'..='z' => c.to_ascii_uppercase(),
+        'A'..='Z' | '0'..='9' | '_' => c,
+        _ => '_',
+    }));
 }
 
 struct Flattener<'a> {
     options: &'a Options<'a>,
     variables: Vec<Variable>,
-    index: HashMap<String, usize>,
+    index: FxHashMap<String, usize>,
     errors: Vec<FlattenError>,
 }
 
@@ -225,22 +230,35 @@ impl Flattener<'_> {
             });
             return;
         }
-        let name = format!("{}{}", self.options.prefix, entry.key);
+        let mut name = String::with_capacity(self.options.prefix.len() + entry.key.len());
+        name.push_str(self.options.prefix);
+        name.push_str(&entry.key);
         self.add(name, key, entry, false);
     }
 
-    fn walk(&mut self, table: &Table, path: &mut Vec<String>, name: &str) {
+    /// `name` is the derived name of `table` itself; names are built in place, not formatted.
+    fn walk(&mut self, table: &Table, path: &mut Vec<String>, name: &mut String) {
         for entry in table {
-            path.push(entry.key.clone());
-            let name = format!("{name}_{}", derive(&entry.key));
+            let len = name.len();
+            name.push('_');
+            push_derived(name, &entry.key);
             match &entry.value {
-                Value::Table(inner) => self.walk(inner, path, &name),
+                Value::Table(inner) => {
+                    path.push(entry.key.clone());
+                    self.walk(inner, path, name);
+                    path.pop();
+                }
                 _ => {
-                    let full = format!("{}{name}", self.options.prefix);
-                    self.add(full, KeyPath(path.clone()), entry, true);
+                    let mut full = String::with_capacity(self.options.prefix.len() + name.len());
+                    full.push_str(self.options.prefix);
+                    full.push_str(name);
+                    let mut segments = Vec::with_capacity(path.len() + 1);
+                    segments.extend_from_slice(path);
+                    segments.push(entry.key.clone());
+                    self.add(full, KeyPath(segments), entry, true);
                 }
             }
-            path.pop();
+            name.truncate(len);
         }
     }
 
