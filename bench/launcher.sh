@@ -20,12 +20,12 @@ with open("big.toml", "w") as toml, open("big.env", "w") as env:
 PY
 
 echo "## 3 secrets: inject -- true vs env FOO=bar true"
-hyperfine -N --warmup 100 --runs 2000 --export-markdown three.md \
+hyperfine -N --warmup 100 --runs 2000 --export-markdown three.md --export-json three.json \
   "env FOO=bar true" "$bin -f three.toml -- true"
 cat three.md
 
 echo "## 10,000 secrets (100 sections x 100 keys)"
-hyperfine -N --warmup 20 --runs 300 --export-markdown big.md \
+hyperfine -N --warmup 20 --runs 300 --export-markdown big.md --export-json big.json \
   "$bin -f three.toml -- true" "$bin -f big.toml -- true"
 cat big.md
 
@@ -34,8 +34,16 @@ echo "## true with the same 10,000 variables already in its environment"
 # They go before hyperfine (xargs appends its arguments, which would make them commands to
 # time), and all in one command line (-s: the default 128 KiB would split them over runs).
 xargs -s 1048576 -d '\n' -a big.env \
-  sh -c 'exec env "$@" hyperfine -N --warmup 20 --runs 300 --export-markdown base.md true' sh
+  sh -c 'exec env "$@" hyperfine -N --warmup 20 --runs 300 --export-markdown base.md --export-json base.json true' sh
 cat base.md
+
+echo "## medians (ms)"
+python3 - <<'PY'
+import json
+for f in ("three.json", "big.json", "base.json"):
+    for r in json.load(open(f))["results"]:
+        print(f"{r['median'] * 1000:8.2f}  {r['command']}")
+PY
 
 echo "## peak RSS, 3 secrets (GNU time, KiB)"
 for _ in 1 2 3; do

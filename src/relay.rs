@@ -93,7 +93,7 @@ pub fn run(
 }
 
 /// Bytes read from a pipe at once: small enough that the buffer stays in the CPU's cache
-/// while it is scanned and written (larger reads measured slower, see BENCHMARKS-mask.md).
+/// while it is scanned and written (larger reads measured slower, see BENCHMARKS.md, `--mask`).
 #[cfg(target_os = "linux")]
 const CHUNK: usize = 128 * 1024;
 /// The capacity asked for each pipe (Linux's default limit for any user): fewer wake-ups
