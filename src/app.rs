@@ -48,6 +48,17 @@ fn home() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// Call `f` with what chooses and bounds the sources: `$HOME`, the environment, `--timeout`.
+fn with_sources<T>(cli: &Cli, f: impl FnOnce(&source::Context) -> T) -> T {
+    let home = home();
+    let lookup = |name: &str| std::env::var_os(name);
+    f(&source::Context {
+        home: home.as_deref(),
+        env: &lookup,
+        timeout: cli.selection.timeout(),
+    })
+}
+
 fn options(cli: &Cli) -> flatten::Options<'_> {
     flatten::Options {
         only: &cli.selection.only,
@@ -57,14 +68,7 @@ fn options(cli: &Cli) -> flatten::Options<'_> {
 }
 
 fn read_secrets(cli: &Cli) -> anyhow::Result<Secrets> {
-    let home = home();
-    let lookup = |name: &str| std::env::var_os(name);
-    let cx = source::Context {
-        home: home.as_deref(),
-        env: &lookup,
-        timeout: cli.selection.timeout(),
-    };
-    let mut loaded = source::load(&cli.selection.files, &cx)?;
+    let mut loaded = with_sources(cli, |cx| source::load(&cli.selection.files, cx))?;
     // The tables are merged, not copied: from here on `loaded` only says what was read.
     let merged = flatten::merge(loaded.iter_mut().map(|l| std::mem::take(&mut l.table)));
     let options = options(cli);
@@ -169,18 +173,7 @@ fn prepare(cli: &Cli) -> anyhow::Result<Prepared> {
 
 /// `--watch` (SPEC §12): supervise the program and restart it when its secrets change.
 fn run_watching(cli: &Cli) -> ExitCode {
-    let home = std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from);
-    let lookup = |name: &str| std::env::var_os(name);
-    let paths = || {
-        let cx = source::Context {
-            home: home.as_deref(),
-            env: &lookup,
-            timeout: cli.selection.timeout(),
-        };
-        source::inputs(&cli.selection.files, &cx)
-    };
+    let paths = || with_sources(cli, |cx| source::inputs(&cli.selection.files, cx));
     let mut compose = || prepare(cli).map(|prepared| prepared.composed.env);
     let options = watch::Options {
         group: cli.start.group,
@@ -440,15 +433,9 @@ fn random_u128() -> u128 {
 }
 
 fn check(cli: &Cli, args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let home = home();
-    let lookup = |name: &str| std::env::var_os(name);
-    let cx = source::Context {
-        home: home.as_deref(),
-        env: &lookup,
-        timeout: cli.selection.timeout(),
-    };
     let mut findings = Vec::new();
-    let attempts = source::load_each(&cli.selection.files, &cx).unwrap_or_else(|error| {
+    let attempts = with_sources(cli, |cx| source::load_each(&cli.selection.files, cx));
+    let attempts = attempts.unwrap_or_else(|error| {
         findings.push(check::source_error(&error));
         Vec::new()
     });
