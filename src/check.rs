@@ -366,10 +366,7 @@ mod tests {
     use crate::flatten::KeyPath;
 
     fn origin(line: u32) -> Origin {
-        Origin {
-            source: "s.toml".into(),
-            line: Some(line),
-        }
+        Origin::test(line)
     }
 
     #[test]

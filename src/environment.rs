@@ -156,19 +156,9 @@ pub fn changed_names(old: &[Pair], new: &[Pair]) -> Changes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flatten::KeyPath;
-    use crate::value::Origin;
 
     fn var(name: &str, value: &str) -> Variable {
-        Variable {
-            name: name.into(),
-            value: value.into(),
-            key: KeyPath(vec![name.into()]),
-            origin: Origin {
-                source: "s.toml".into(),
-                line: Some(1),
-            },
-        }
+        Variable::test(name, value)
     }
 
     fn env(pairs: &[(&str, &str)]) -> Vec<Pair> {

@@ -46,6 +46,19 @@ pub struct Variable {
     pub origin: Origin,
 }
 
+#[cfg(test)]
+impl Variable {
+    /// A root-level variable from `s.toml:1`, for the unit tests of the core.
+    pub(crate) fn test(name: &str, value: &str) -> Self {
+        Variable {
+            name: name.into(),
+            value: value.into(),
+            key: KeyPath(vec![name.into()]),
+            origin: Origin::test(1),
+        }
+    }
+}
+
 /// A key path such as `trello."api key"`, printed the way TOML would write it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KeyPath(pub Vec<String>);
@@ -313,10 +326,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn origin(line: u32) -> Origin {
-        Origin {
-            source: "s.toml".into(),
-            line: Some(line),
-        }
+        Origin::test(line)
     }
 
     fn e(key: &str, value: Value) -> Entry {

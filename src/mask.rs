@@ -558,18 +558,8 @@ mod tests {
     #[test]
     fn values_kept_from_the_environment_are_masked_as_well() {
         use crate::environment::{Settings, compose};
-        use crate::flatten::KeyPath;
-        use crate::value::Origin;
         use std::ffi::OsString;
-        let var = |name: &str, value: &str| Variable {
-            name: name.into(),
-            value: value.into(),
-            key: KeyPath(vec![name.into()]),
-            origin: Origin {
-                source: "s.toml".into(),
-                line: Some(1),
-            },
-        };
+        let var = Variable::test;
         let variables = [var("KEY", "file-value"), var("OTHER", "other-value")];
         let inherited = vec![
             (OsString::from("KEY"), OsString::from("inherited-value")),
@@ -599,6 +589,21 @@ mod tests {
         );
     }
 
+    /// Feed `input` to the redactor in pieces cut at `cuts` (any order, clamped), then finish.
+    fn stream_cut(mut r: Redactor, input: &[u8], cuts: Vec<usize>) -> Vec<u8> {
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(input.len())).collect();
+        cuts.sort_unstable();
+        let mut out = Vec::new();
+        let mut last = 0;
+        for cut in cuts {
+            r.push(&input[last..cut], &mut out);
+            last = cut;
+        }
+        r.push(&input[last..], &mut out);
+        r.finish(&mut out);
+        out
+    }
+
     proptest! {
         #[test]
         fn streaming_equals_one_shot(
@@ -610,18 +615,7 @@ mod tests {
                 secrets.iter().enumerate().map(|(i, s)| (format!("S{i}"), s.clone())).collect();
             let make = || Redactor::new(named.iter().map(|(n, v)| (n.as_str(), v.as_bytes())), 2).unwrap();
             let want = make().replace_all(&input);
-            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(input.len())).collect();
-            cuts.sort_unstable();
-            let mut r = make();
-            let mut out = Vec::new();
-            let mut last = 0;
-            for cut in cuts {
-                r.push(&input[last..cut], &mut out);
-                last = cut;
-            }
-            r.push(&input[last..], &mut out);
-            r.finish(&mut out);
-            prop_assert_eq!(out, want);
+            prop_assert_eq!(stream_cut(make(), &input, cuts), want);
         }
 
         #[test]
@@ -642,18 +636,7 @@ mod tests {
                     matcher.find(Input::new(&input).range(from..))
                 );
             }
-            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(input.len())).collect();
-            cuts.sort_unstable();
-            let mut r = make();
-            let mut out = Vec::new();
-            let mut last = 0;
-            for cut in cuts {
-                r.push(&input[last..cut], &mut out);
-                last = cut;
-            }
-            r.push(&input[last..], &mut out);
-            r.finish(&mut out);
-            prop_assert_eq!(out, make().replace_all(&input));
+            prop_assert_eq!(stream_cut(make(), &input, cuts), make().replace_all(&input));
         }
 
         #[test]

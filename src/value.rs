@@ -19,6 +19,17 @@ impl std::fmt::Display for Origin {
     }
 }
 
+#[cfg(test)]
+impl Origin {
+    /// `s.toml:LINE`, for the unit tests of the core.
+    pub(crate) fn test(line: u32) -> Self {
+        Origin {
+            source: "s.toml".into(),
+            line: Some(line),
+        }
+    }
+}
+
 /// A value as read from a source. Integers are already range-checked, datetimes already text.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
