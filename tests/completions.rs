@@ -79,31 +79,22 @@ fn every_shell_gets_a_script_naming_inject() {
         assert_eq!(out.status.code(), Some(0), "{shell}: {}", text(&out.stderr));
         assert!(text(&out.stdout).contains(marker), "{shell}: no {marker:?}");
     }
-    if let Some(zsh) = which("zsh") {
-        let file = p.write_private("_inject", p.run(["completions", "zsh"]).stdout);
+    // The shells' own parsers, where they are installed.
+    for (shell, file) in [("zsh", "_inject"), ("fish", "inject.fish")] {
+        let Some(program) = which(shell) else {
+            skipped(&format!("{shell} (to parse the {shell} script)"));
+            continue;
+        };
+        let file = p.write_private(file, p.run(["completions", shell]).stdout);
         assert!(
-            Command::new(zsh)
+            Command::new(program)
                 .arg("-n")
                 .arg(&file)
                 .status()
                 .unwrap()
-                .success()
+                .success(),
+            "{shell} -n rejects the script"
         );
-    } else {
-        skipped("zsh (to parse the zsh script)");
-    }
-    if let Some(fish) = which("fish") {
-        let file = p.write_private("inject.fish", p.run(["completions", "fish"]).stdout);
-        assert!(
-            Command::new(fish)
-                .arg("-n")
-                .arg(&file)
-                .status()
-                .unwrap()
-                .success()
-        );
-    } else {
-        skipped("fish (to parse the fish script)");
     }
 }
 
