@@ -13,6 +13,7 @@ use crate::cli::{
 use crate::environment::{self, Composed, Pair};
 use crate::error::{self, ExitCode};
 use crate::flatten::{self, Variable};
+use crate::launch::LaunchError;
 use crate::require::{self, RequireError, Requirement};
 use crate::source::{self, Loaded};
 use crate::{check, export, init, launch, list, mask, relay, watch};
@@ -59,6 +60,12 @@ fn with_sources<T>(cli: &Cli, f: impl FnOnce(&source::Context) -> T) -> T {
     })
 }
 
+/// Several problems as one error, one `inject: error:` line each when printed.
+fn one_error_per_line(errors: &[impl std::fmt::Display]) -> anyhow::Error {
+    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    anyhow!("{}", lines.join("\n"))
+}
+
 fn options(cli: &Cli) -> flatten::Options<'_> {
     flatten::Options {
         only: &cli.selection.only,
@@ -72,16 +79,8 @@ fn read_secrets(cli: &Cli) -> anyhow::Result<Secrets> {
     // The tables are merged, not copied: from here on `loaded` only says what was read.
     let merged = flatten::merge(loaded.iter_mut().map(|l| std::mem::take(&mut l.table)));
     let options = options(cli);
-    let variables = flatten::flatten(&merged, &options).map_err(|errors| {
-        anyhow!(
-            "{}",
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    })?;
+    let variables =
+        flatten::flatten(&merged, &options).map_err(|errors| one_error_per_line(&errors))?;
     if cli.verbose {
         if loaded.is_empty() {
             error::note(
@@ -127,16 +126,9 @@ fn run_program(cli: &Cli) -> anyhow::Result<ExitCode> {
                 "init mode: inject stays as a supervisor of the program",
             );
         }
-        return Ok(
-            init::run(&cli.program, &env, &options).unwrap_or_else(|failure| {
-                error::report(&failure.message);
-                failure.code
-            }),
-        );
+        return Ok(init::run(&cli.program, &env, &options).unwrap_or_else(LaunchError::report));
     }
-    let failure = launch::exec(&cli.program, &env);
-    error::report(&failure.message);
-    Ok(failure.code)
+    Ok(launch::exec(&cli.program, &env).report())
 }
 
 /// What a start injects: the variables from the sources, those read through `NAME_FILE`, and
@@ -216,12 +208,8 @@ fn mask_program(cli: &Cli, when: MaskWhen, prepared: &Prepared) -> anyhow::Resul
         subreaper: !init::is_pid1(),
     };
     Ok(
-        relay::run(&cli.program, &prepared.composed.env, &options, &settings).unwrap_or_else(
-            |failure| {
-                error::report(&failure.message);
-                failure.code
-            },
-        ),
+        relay::run(&cli.program, &prepared.composed.env, &options, &settings)
+            .unwrap_or_else(LaunchError::report),
     )
 }
 
@@ -371,13 +359,12 @@ fn resolve_required(
 /// The required-names gate of a run, `list` and `export`: every problem at once, or the
 /// variables read from `NAME_FILE` files.
 fn satisfy_required(cli: &Cli, env: &mut Vec<Pair>) -> anyhow::Result<Vec<Variable>> {
-    let requirements = requirements(cli).map_err(|errors| anyhow!("{}", errors.join("\n")))?;
+    let requirements = requirements(cli).map_err(|errors| one_error_per_line(&errors))?;
     let (read, errors) = resolve_required(&requirements, env);
     if errors.is_empty() {
         Ok(read)
     } else {
-        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        Err(anyhow!("{}", lines.join("\n")))
+        Err(one_error_per_line(&errors))
     }
 }
 
@@ -407,7 +394,7 @@ fn export(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let bytes = export::render(args.format, &variables, &mut random_u128).map_err(|errors| {
         let mut lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
         lines.push("nothing was exported".into());
-        anyhow!("{}", lines.join("\n"))
+        one_error_per_line(&lines)
     })?;
     write_stdout(&bytes)?;
     Ok(ExitCode::Success)

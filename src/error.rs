@@ -34,11 +34,24 @@ impl From<ExitCode> for i32 {
 /// Print one `inject: error: …` line per message. Messages never hold a secret value.
 pub fn report(message: &str) {
     for line in message.lines() {
-        let _ = writeln!(std::io::stderr().lock(), "inject: error: {line}");
+        to_stderr(format_args!("inject: error: {line}\n"));
     }
 }
 
 /// A note for `-v`, or a warning; always one line on stderr.
 pub fn note(kind: &str, message: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "inject: {kind}: {message}");
+    to_stderr(format_args!("inject: {kind}: {message}\n"));
+}
+
+/// Write to stderr, which may be gone. As a supervisor inject blocks every signal, so a write
+/// to a closed pipe queues a SIGPIPE that the loop would read and forward to the program: it
+/// is inject's own, so take it back here, where every line is written.
+fn to_stderr(line: std::fmt::Arguments<'_>) {
+    let written = std::io::stderr().lock().write_fmt(line);
+    #[cfg(target_os = "linux")]
+    if written.is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
+        crate::init::discard_own_sigpipe();
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = written;
 }

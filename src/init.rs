@@ -329,8 +329,6 @@ mod linux {
                         errno.desc()
                     ),
                 );
-                // Writing the warning to a closed pipe queued a SIGPIPE: not the program's.
-                discard_own_sigpipe();
             }
         }
 

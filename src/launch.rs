@@ -25,6 +25,14 @@ pub struct LaunchError {
     pub message: String,
 }
 
+impl LaunchError {
+    /// Print the one error line; the exit status that goes with it.
+    pub fn report(self) -> ExitCode {
+        crate::error::report(&self.message);
+        self.code
+    }
+}
+
 /// Exec the program with exactly this environment. Returns only on failure.
 pub fn exec(command: &[OsString], env: &[Pair]) -> LaunchError {
     match Plan::new(command, env) {

@@ -224,7 +224,6 @@ pub fn run(
                     "cannot read signals any more ({}): no longer relaying the program's output, waiting for it to end",
                     errno.desc()
                 ));
-                init::discard_own_sigpipe();
                 drop(streams);
                 return Ok(ExitCode::Child(
                     status.unwrap_or_else(|| init::wait_for(child.pid)),
@@ -394,7 +393,6 @@ impl Stream {
                     self.target.name(),
                     errno.desc()
                 ));
-                init::discard_own_sigpipe();
             }
             Some(_) => {}
         }

@@ -219,7 +219,8 @@ fn default_paths(cx: &Context) -> Vec<PathBuf> {
 
 fn is_remote(spec: &OsStr) -> bool {
     let text = spec.to_string_lossy();
-    text.starts_with("aws-sm://") || text.starts_with("aws-ssm://")
+    text.starts_with(crate::store::SECRETS_MANAGER)
+        || text.starts_with(crate::store::PARAMETER_STORE)
 }
 
 fn secrets_files_setting(config: &Path) -> Result<Option<Vec<PathBuf>>, SourceError> {

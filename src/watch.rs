@@ -87,7 +87,7 @@ mod linux {
     use super::{Inputs, Options, QUIET, Watcher, one_line};
     use crate::environment::{self, Pair};
     use crate::error::{self, ExitCode};
-    use crate::init::{Event, Supervisor};
+    use crate::init::{Event, Supervisor, wait_for};
 
     /// After SIGKILL, how long the rest of a process group may take to go before the program
     /// starts again anyway (a process stuck in the kernel cannot be hurried).
@@ -146,10 +146,7 @@ mod linux {
         };
         let mut child = match supervisor.spawn(command, &env) {
             Ok(child) => child,
-            Err(failure) => {
-                error::report(&failure.message);
-                return failure.code;
-            }
+            Err(failure) => return failure.report(),
         };
         // When to read the sources again, once they have been quiet.
         let mut due: Option<Instant> = None;
@@ -208,10 +205,7 @@ mod linux {
                         // would have at the first start: there is nothing left to supervise.
                         child = match supervisor.spawn(command, &current.env) {
                             Ok(child) => child,
-                            Err(failure) => {
-                                error::report(&failure.message);
-                                return failure.code;
-                            }
+                            Err(failure) => return failure.report(),
                         };
                         env = current.env;
                         continue;
@@ -287,19 +281,6 @@ mod linux {
         // SAFETY: signal 0 only asks whether the group has members that may be signalled.
         let result = unsafe { libc::kill(-leader.as_raw(), 0) };
         result != 0 && Errno::last() == Errno::ESRCH
-    }
-
-    /// Block until `pid` ends; its status as a shell reports it.
-    fn wait_for(pid: Pid) -> i32 {
-        use nix::sys::wait::{WaitStatus, waitpid};
-        loop {
-            match waitpid(pid, None) {
-                Ok(WaitStatus::Exited(_, code)) => return code,
-                Ok(WaitStatus::Signaled(_, signal, _)) => return 128 + signal as i32,
-                Ok(_) | Err(Errno::EINTR) => {}
-                Err(_) => return ExitCode::Failure.into(),
-            }
-        }
     }
 }
 
