@@ -85,15 +85,23 @@ pub fn load(explicit: &[OsString], cx: &Context) -> Result<Vec<Loaded>, SourceEr
     }
     let mut loaded = Vec::new();
     for path in default_list(cx)? {
-        match fs::metadata(&path) {
-            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
-            Err(error) if error.raw_os_error() == Some(nix::libc::ENOTDIR) => continue,
-            Err(error) => return Err(io_error(&path, error)),
-            Ok(meta) if meta.is_dir() => loaded.push(read_directory(&path)?),
-            Ok(_) => loaded.push(read_toml_file(&path)?),
+        if let Some(result) = read_default(&path) {
+            loaded.push(result?);
         }
     }
     Ok(loaded)
+}
+
+/// A path of the default list: skipped (`None`) when it does not exist, as Streamlit skips
+/// it; else a secrets directory or a TOML file whatever its extension.
+fn read_default(path: &Path) -> Option<Result<Loaded, SourceError>> {
+    match fs::metadata(path) {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => None,
+        Err(error) if error.raw_os_error() == Some(nix::libc::ENOTDIR) => None,
+        Err(error) => Some(Err(io_error(path, error))),
+        Ok(meta) if meta.is_dir() => Some(read_directory(path)),
+        Ok(_) => Some(read_toml_file(path)),
+    }
 }
 
 /// One source `load` would read, read on its own.
@@ -114,18 +122,10 @@ pub fn load_each(explicit: &[OsString], cx: &Context) -> Result<Vec<Attempt>, So
             })
             .collect());
     }
-    let mut attempts = Vec::new();
-    for path in default_list(cx)? {
-        let result = match fs::metadata(&path) {
-            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
-            Err(error) if error.raw_os_error() == Some(nix::libc::ENOTDIR) => continue,
-            Err(error) => Err(io_error(&path, error)),
-            Ok(meta) if meta.is_dir() => read_directory(&path),
-            Ok(_) => read_toml_file(&path),
-        };
-        attempts.push(Attempt { path, result });
-    }
-    Ok(attempts)
+    Ok(default_list(cx)?
+        .into_iter()
+        .filter_map(|path| read_default(&path).map(|result| Attempt { path, result }))
+        .collect())
 }
 
 fn load_explicit(spec: &OsStr, cx: &Context) -> Result<Loaded, SourceError> {
