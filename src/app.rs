@@ -168,8 +168,7 @@ fn run_watching(cli: &Cli) -> ExitCode {
     let paths = || with_sources(cli, |cx| source::inputs(&cli.selection.files, cx));
     let mut compose = || prepare(cli).map(|prepared| prepared.composed.env);
     let options = watch::Options {
-        group: cli.start.group,
-        subreaper: !init::is_pid1(),
+        supervise: supervision(cli),
         restart_signal: cli.watch.restart_signal,
         stop_timeout: cli.watch.stop_timeout,
         quiet: cli.quiet,
@@ -203,10 +202,7 @@ fn mask_program(cli: &Cli, when: MaskWhen, prepared: &Prepared) -> anyhow::Resul
         min_len: usize::try_from(cli.start.mask_min).unwrap_or(usize::MAX),
         verbose: cli.verbose,
     };
-    let options = init::Options {
-        group: cli.start.group,
-        subreaper: !init::is_pid1(),
-    };
+    let options = supervision(cli);
     Ok(
         relay::run(&cli.program, &prepared.composed.env, &options, &settings)
             .unwrap_or_else(LaunchError::report),
@@ -216,14 +212,16 @@ fn mask_program(cli: &Cli, when: MaskWhen, prepared: &Prepared) -> anyhow::Resul
 /// Supervise (SPEC §6.3) when asked to, or by default when inject is PID 1; else exec.
 fn init_mode(cli: &Cli) -> Option<init::Options> {
     let start = &cli.start;
-    if start.no_init {
-        return None;
+    (!start.no_init && (start.init || init::is_pid1())).then(|| supervision(cli))
+}
+
+/// How inject supervises, whichever mode keeps it as the parent: `-g`, and adopting orphans
+/// unless it is PID 1 (which adopts them anyway).
+fn supervision(cli: &Cli) -> init::Options {
+    init::Options {
+        group: cli.start.group,
+        subreaper: !init::is_pid1(),
     }
-    let pid1 = init::is_pid1();
-    (start.init || pid1).then_some(init::Options {
-        group: start.group,
-        subreaper: !pid1,
-    })
 }
 
 fn list(cli: &Cli, args: &ListArgs) -> anyhow::Result<ExitCode> {

@@ -38,10 +38,9 @@ pub const QUIET: Duration = Duration::from_millis(200);
 /// How `--watch` supervises and restarts.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
-    /// Forward the signals inject receives to the program's process group (`-g`).
-    pub group: bool,
-    /// Adopt orphaned descendants, so that a stopped group can be seen to be gone.
-    pub subreaper: bool,
+    /// `-g`, and adopting orphaned descendants (so that a stopped group can be seen to be
+    /// gone), as init mode supervises.
+    pub supervise: crate::init::Options,
     /// Sent to the program's process group to stop it before a restart.
     pub restart_signal: i32,
     /// How long the group has to stop before SIGKILL.
@@ -123,7 +122,7 @@ mod linux {
                 return ExitCode::Failure;
             }
         };
-        if options.subreaper {
+        if options.supervise.subreaper {
             supervisor.adopt_orphans();
         }
         let mut watcher = match Watcher::new() {
@@ -177,8 +176,8 @@ mod linux {
                         }
                         // Once the old program was reaped its PID may be reused: only its
                         // group, which cannot be reused while it has members, is safe.
-                        let group =
-                            options.group || stop.as_ref().is_some_and(|s| s.exited.is_some());
+                        let group = options.supervise.group
+                            || stop.as_ref().is_some_and(|s| s.exited.is_some());
                         supervisor.forward(&child, signal, group);
                     }
                     Event::Exited { pid, code } if pid == child.pid => match &mut stop {
