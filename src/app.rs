@@ -60,6 +60,21 @@ fn with_sources<T>(cli: &Cli, f: impl FnOnce(&source::Context) -> T) -> T {
     })
 }
 
+/// What a run sets: the sources' variables less those whose inherited value `--no-override`
+/// kept, then those read through `NAME_FILE`.
+fn injected<'a>(
+    variables: &'a [Variable],
+    composed: &'a Composed,
+    from_files: &'a [Variable],
+) -> impl Iterator<Item = &'a Variable> {
+    variables
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !composed.kept_from_env.contains(i))
+        .map(|(_, v)| v)
+        .chain(from_files)
+}
+
 /// Several problems as one error, one `inject: error:` line each when printed.
 fn one_error_per_line(errors: &[impl std::fmt::Display]) -> anyhow::Error {
     let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -146,13 +161,8 @@ fn prepare(cli: &Cli) -> anyhow::Result<Prepared> {
     let mut composed = compose(cli, &secrets.variables);
     let from_files = satisfy_required(cli, &mut composed.env)?;
     if cli.verbose && !(secrets.variables.is_empty() && from_files.is_empty()) {
-        let names: Vec<&str> = secrets
-            .variables
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !composed.kept_from_env.contains(i))
-            .map(|(_, v)| v.name.as_str())
-            .chain(from_files.iter().map(|v| v.name.as_str()))
+        let names: Vec<&str> = injected(&secrets.variables, &composed, &from_files)
+            .map(|v| v.name.as_str())
             .collect();
         error::note("note", &format!("setting {}", names.join(", ")));
     }
@@ -379,14 +389,7 @@ fn export(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     }
     let mut composed = compose(cli, &secrets.variables);
     let from_files = satisfy_required(cli, &mut composed.env)?;
-    // What a run would set: values kept from the environment by `--no-override` are not ours.
-    let variables: Vec<(&str, &str)> = secrets
-        .variables
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !composed.kept_from_env.contains(i))
-        .map(|(_, v)| v)
-        .chain(&from_files)
+    let variables: Vec<(&str, &str)> = injected(&secrets.variables, &composed, &from_files)
         .map(|v| (v.name.as_str(), v.value.as_str()))
         .collect();
     let bytes = export::render(args.format, &variables, &mut random_u128).map_err(|errors| {
