@@ -23,8 +23,9 @@ pub mod store;
 pub mod value;
 pub mod watch;
 
-/// The whole program: parse, run, return the exit status. Never panics outward.
-pub fn main() -> i32 {
+/// The whole program: parse `args` (the program's name first), run, return the exit status.
+/// Never panics outward.
+pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     std::panic::set_hook(Box::new(|info| {
         // The payload is not printed: it could hold anything, a value included.
         let place = info
@@ -35,7 +36,7 @@ pub fn main() -> i32 {
             "internal error{place}; this is a bug, please report it"
         ));
     }));
-    let outcome = std::panic::catch_unwind(|| match app::parse(std::env::args_os().collect()) {
+    let outcome = std::panic::catch_unwind(|| match app::parse(args) {
         Ok(cli) => app::run(&cli),
         Err(code) => code,
     });

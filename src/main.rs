@@ -3,13 +3,25 @@
 #![cfg_attr(not(test), no_main)]
 
 #[cfg(not(test))]
-use std::ffi::{c_char, c_int};
+use std::ffi::{CStr, OsString, c_char, c_int};
+#[cfg(not(test))]
+use std::os::unix::ffi::OsStringExt;
 
 // Not in `cargo test`'s build of the binary, which needs libtest's own `main`.
-// SAFETY: this is the one C `main` of the binary (`no_main` removes Rust's); it only calls
-// safe Rust and does not touch the raw arguments, which std reads on its own.
+// The arguments are taken from here, not from `std::env::args_os()`: with `no_main`, std learns
+// them only where the C library hands argc/argv to `.init_array` (glibc does, musl does not), so
+// on a static musl build `args_os()` would be empty.
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
-extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
-    inject::main()
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    let count = usize::try_from(argc).unwrap_or(0);
+    let args = (0..count)
+        .map(|i| {
+            // SAFETY: the C runtime passes `argc` valid pointers in `argv`, each to a
+            // NUL-terminated string that lives as long as the process.
+            let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
+            OsString::from_vec(arg.to_bytes().to_vec())
+        })
+        .collect();
+    inject::main(args)
 }

@@ -1,6 +1,8 @@
 //! Init mode (SPEC §6.3), black-box: inject runs as a real PID 1 in a new PID namespace
 //! (`unshare --pid --fork --mount-proc`, which needs root), or with `--init` outside one.
-//! Every wait has a deadline, and every process a test starts is killed when it ends.
+//! Every wait has a deadline, and every process a test starts is killed when it ends. Init mode
+//! is Linux-only (`signalfd`).
+#![cfg(target_os = "linux")]
 
 mod common;
 
