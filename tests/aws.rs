@@ -3,6 +3,7 @@
 //! print "skipped: needs moto" and return; the network failures need no server.
 #![cfg(feature = "aws")]
 
+mod common;
 mod moto;
 
 use std::net::TcpListener;
@@ -26,7 +27,7 @@ struct Run {
 /// credentials leak in from the machine, and the instance metadata service is never asked.
 fn inject(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
     let start = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_inject"))
+    let output = Command::new(common::bin())
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())

@@ -835,7 +835,7 @@ fn on_a_pty(p: &TestEnv, args: &[&str]) -> Option<PtyRun> {
     let out = Command::new("python3")
         .arg("-c")
         .arg(ON_A_PTY)
-        .arg(env!("CARGO_BIN_EXE_inject"))
+        .arg(common::bin())
         .args(args)
         .current_dir(&p.app)
         .env_clear()

@@ -15,7 +15,11 @@ use std::time::{Duration, Instant};
 
 use common::{alive, children_of, kill_tree, lines, python_works, send, wait_until};
 
-const INJECT: &str = env!("CARGO_BIN_EXE_inject");
+/// The binary under test, as text for argument lists.
+fn inject_bin() -> &'static str {
+    common::bin().to_str().expect("the binary's path is UTF-8")
+}
+
 const SECOND: Duration = Duration::from_secs(1);
 
 /// Prints a line for each signal it handles; SIGTERM ends it with status 0. `os.write`, not
@@ -67,13 +71,13 @@ macro_rules! need {
 fn in_namespace(args: &[&str]) -> Command {
     let mut command = Command::new("unshare");
     command
-        .args(["--pid", "--fork", "--mount-proc", INJECT])
+        .args(["--pid", "--fork", "--mount-proc", inject_bin()])
         .args(args);
     command
 }
 
 fn inject(args: &[&str]) -> Command {
-    let mut command = Command::new(INJECT);
+    let mut command = Command::new(inject_bin());
     command.args(args);
     command
 }
@@ -452,11 +456,11 @@ fn the_child_inherits_the_callers_signal_state_and_no_descriptor() {
                 == bit(libc::SIGHUP) | bit(libc::SIGPIPE),
         "the caller's odd state did not reach `env`'s program: {plain}"
     );
-    assert_eq!(output(&[], &[INJECT, "--init", "--"]), plain);
+    assert_eq!(output(&[], &[inject_bin(), "--init", "--"]), plain);
     if unshare_works() {
         let unshare = ["unshare", "--pid", "--fork", "--mount-proc"];
         let in_namespace = output(&unshare, &["env"]);
-        assert_eq!(output(&unshare, &[INJECT, "--"]), in_namespace);
+        assert_eq!(output(&unshare, &[inject_bin(), "--"]), in_namespace);
     } else {
         println!("skipped as PID 1: needs root and unshare");
     }
@@ -478,7 +482,7 @@ fn on_a_terminal(script: &str) -> String {
     let mut command = Command::new("python3");
     command
         .args(["-c", host, "sh", "-c", script])
-        .env("INJECT", INJECT);
+        .env("INJECT", inject_bin());
     let run = Running::start(command);
     run.all_lines(10 * SECOND).join("\n")
 }

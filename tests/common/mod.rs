@@ -32,9 +32,15 @@ pub const TIMEOUT: Duration = Duration::from_secs(20);
 /// One `NAME=value` pair of an environment, as text.
 pub type Pair = (String, String);
 
-/// The path of the binary under test.
+/// The path of the binary under test: `TEST_INJECT_BIN` when set (CI runs these tests again
+/// against the static musl binary that the wheels carry), else the one cargo built.
 pub fn bin() -> &'static Path {
-    assert_cmd::cargo::cargo_bin!("inject")
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| match std::env::var_os("TEST_INJECT_BIN") {
+        Some(path) => std::fs::canonicalize(&path)
+            .unwrap_or_else(|e| panic!("TEST_INJECT_BIN={}: {e}", Path::new(&path).display())),
+        None => assert_cmd::cargo::cargo_bin!("inject").to_path_buf(),
+    })
 }
 
 /// A temporary root holding `home/` (the `HOME` of every run) and `app/` (the working
