@@ -316,7 +316,7 @@ fn requirements(cli: &Cli) -> Result<Vec<Requirement>, Vec<String>> {
                 continue;
             }
         };
-        let table = match source::parse_toml(&name, &bytes) {
+        let table = match crate::parse::parse_toml(&name, &bytes) {
             Ok(table) => table,
             Err(error) => {
                 errors.push(error.to_string());

@@ -20,7 +20,6 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls;
 
-use crate::source::SourceError;
 use crate::store::{self, Call, Failure, Parameter, Spec, StoreError};
 use crate::value::Table;
 
@@ -30,7 +29,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const MAX_ATTEMPTS: u32 = 3;
 
 /// Read one store source, within `timeout`.
-pub fn load(spec: &Spec, timeout: Duration) -> Result<Table, SourceError> {
+pub fn load(spec: &Spec, timeout: Duration) -> Result<Table, StoreError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -46,7 +45,7 @@ pub fn load(spec: &Spec, timeout: Duration) -> Result<Table, SourceError> {
                     region: "",
                     timeout,
                 };
-                Err(store::call_error(&call, Failure::TimedOut { detail: None }).into())
+                Err(store::call_error(&call, Failure::TimedOut { detail: None }))
             })
     });
     // Joins the runtime's blocking pool (where DNS look-ups run); bounded, so a look-up stuck
@@ -55,7 +54,7 @@ pub fn load(spec: &Spec, timeout: Duration) -> Result<Table, SourceError> {
     outcome
 }
 
-async fn read(spec: &Spec, timeout: Duration) -> Result<Table, SourceError> {
+async fn read(spec: &Spec, timeout: Duration) -> Result<Table, StoreError> {
     let config = sdk_config(timeout).await;
     match spec {
         Spec::SecretsManager { id } => secret(spec, id, &config, timeout).await,
@@ -90,7 +89,7 @@ async fn sdk_config(timeout: Duration) -> SdkConfig {
 }
 
 /// The region to call: the configured one, else the one an ARN names.
-fn region(spec: &Spec, config: &SdkConfig, id: Option<&str>) -> Result<Region, SourceError> {
+fn region(spec: &Spec, config: &SdkConfig, id: Option<&str>) -> Result<Region, StoreError> {
     if let Some(region) = config.region() {
         return Ok(region.clone());
     }
@@ -103,8 +102,7 @@ fn region(spec: &Spec, config: &SdkConfig, id: Option<&str>) -> Result<Region, S
         None => Err(store::service_error(
             spec,
             "no AWS region: set `AWS_REGION` (or `region` in the profile named by `AWS_PROFILE`)",
-        )
-        .into()),
+        )),
     }
 }
 
@@ -113,7 +111,7 @@ async fn secret(
     id: &str,
     config: &SdkConfig,
     timeout: Duration,
-) -> Result<Table, SourceError> {
+) -> Result<Table, StoreError> {
     let region = region(spec, config, Some(id))?;
     let conf = aws_sdk_secretsmanager::config::Builder::from(config)
         .region(region.clone())
@@ -132,13 +130,12 @@ async fn secret(
         .map_err(|error| failure(&call, &error))?;
     let name = spec.to_string();
     match (output.secret_string(), output.secret_binary()) {
-        (Some(text), _) => Ok(store::secret_table(&name, text)?),
-        (None, Some(_)) => Err(StoreError::Binary { spec: name }.into()),
+        (Some(text), _) => store::secret_table(&name, text),
+        (None, Some(_)) => Err(StoreError::Binary { spec: name }),
         (None, None) => Err(store::service_error(
             spec,
             "the answer holds no `SecretString`: check the secret's current version",
-        )
-        .into()),
+        )),
     }
 }
 
@@ -147,7 +144,7 @@ async fn parameters(
     path: &str,
     config: &SdkConfig,
     timeout: Duration,
-) -> Result<Table, SourceError> {
+) -> Result<Table, StoreError> {
     let region = region(spec, config, None)?;
     let conf = aws_sdk_ssm::config::Builder::from(config)
         .region(region.clone())
@@ -182,13 +179,13 @@ async fn parameters(
             _ => break,
         }
     }
-    Ok(store::parameters_table(&spec.to_string(), path, found)?)
+    store::parameters_table(&spec.to_string(), path, found)
 }
 
 /// The facts of an SDK error, for `store::call_error` to word. The service's message is the
 /// only text taken from an answer; a body the SDK could not read is not quoted, not even the
 /// one character a JSON parse error would show.
-fn failure<E>(call: &Call, error: &SdkError<E>) -> SourceError
+fn failure<E>(call: &Call, error: &SdkError<E>) -> StoreError
 where
     E: ProvideErrorMetadata + Error + 'static,
 {
@@ -213,7 +210,7 @@ where
             message: error.code().and(error.message()),
         },
     };
-    store::call_error(call, failure).into()
+    store::call_error(call, failure)
 }
 
 /// Whether the credential chain (not the network) failed: the SDK reports it as a dispatch

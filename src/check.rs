@@ -9,6 +9,7 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::flatten::{FlattenError, Variable};
+use crate::parse::ParseError;
 use crate::require::{Declaration, RequireError};
 use crate::source::SourceError;
 use crate::value::Origin;
@@ -70,14 +71,7 @@ impl Finding {
 pub fn source_error(error: &SourceError) -> Finding {
     let message = error.to_string();
     match error {
-        SourceError::Syntax {
-            path, line, column, ..
-        } => Finding::error("parse", message).at(path, Some(*line), Some(*column)),
-        SourceError::NotUtf8 { path, line }
-        | SourceError::IntegerRange { path, line, .. }
-        | SourceError::BadSecretsFiles { path, line } => {
-            Finding::error("parse", message).at(path, Some(*line), None)
-        }
+        SourceError::Parse(error) => parse_error(error, message),
         SourceError::NotFound(path)
         | SourceError::NotTomlOrDirectory(path)
         | SourceError::NameNotUtf8(path)
@@ -88,7 +82,7 @@ pub fn source_error(error: &SourceError) -> Finding {
             Finding::error("source", message).at(path, None, None)
         }
         #[cfg(feature = "aws")]
-        SourceError::Store(crate::store::StoreError::Toml(inner)) => source_error(inner),
+        SourceError::Store(crate::store::StoreError::Toml(inner)) => parse_error(inner, message),
         #[cfg(feature = "aws")]
         SourceError::Store(error) => {
             let finding = Finding::error("source", message);
@@ -98,6 +92,11 @@ pub fn source_error(error: &SourceError) -> Finding {
             }
         }
     }
+}
+
+fn parse_error(error: &ParseError, message: String) -> Finding {
+    let (path, line, column) = error.place();
+    Finding::error("parse", message).at(path, Some(line), column)
 }
 
 /// A key that cannot become a variable.
@@ -371,8 +370,8 @@ mod tests {
 
     #[test]
     fn parse_errors_carry_line_and_column() {
-        let error = crate::source::parse_toml("s.toml", b"a = 1\nb = \"x\" y\n").unwrap_err();
-        let finding = source_error(&error);
+        let error = crate::parse::parse_toml("s.toml", b"a = 1\nb = \"x\" y\n").unwrap_err();
+        let finding = source_error(&SourceError::from(error));
         assert_eq!(finding.kind, "parse");
         assert_eq!(finding.file.as_deref(), Some("s.toml"));
         assert_eq!(finding.line, Some(2));

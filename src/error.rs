@@ -50,8 +50,24 @@ fn to_stderr(line: std::fmt::Arguments<'_>) {
     let written = std::io::stderr().lock().write_fmt(line);
     #[cfg(target_os = "linux")]
     if written.is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
-        crate::init::discard_own_sigpipe();
+        discard_own_sigpipe();
     }
     #[cfg(not(target_os = "linux"))]
     let _ = written;
+}
+
+/// Take back the SIGPIPE the kernel queued for inject when its own write met a pipe
+/// without reader: blocked, it would otherwise be read from the signal descriptor and
+/// forwarded to the program.
+#[cfg(target_os = "linux")]
+pub fn discard_own_sigpipe() {
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(nix::sys::signal::Signal::SIGPIPE);
+    let now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `set` and `now` are valid for the call; no siginfo is asked for. With a zero
+    // timeout it only takes a pending SIGPIPE, or fails with EAGAIN when there is none.
+    unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &now) };
 }

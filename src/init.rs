@@ -47,7 +47,7 @@ pub fn run(
 }
 
 #[cfg(target_os = "linux")]
-pub use linux::{Child, Event, Redirect, Supervisor, discard_own_sigpipe, run, wait_for};
+pub use linux::{Child, Event, Redirect, Supervisor, run, wait_for};
 
 #[cfg(target_os = "linux")]
 mod linux {
@@ -344,21 +344,6 @@ mod linux {
         fn drop(&mut self) {
             self.reclaim_terminal();
         }
-    }
-
-    /// Take back the SIGPIPE the kernel queued for inject when its own write met a pipe
-    /// without reader: blocked, it would otherwise be read from the signal descriptor and
-    /// forwarded to the program.
-    pub fn discard_own_sigpipe() {
-        let mut set = SigSet::empty();
-        set.add(nix::sys::signal::Signal::SIGPIPE);
-        let now = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `set` and `now` are valid for the call; no siginfo is asked for. With a zero
-        // timeout it only takes a pending SIGPIPE, or fails with EAGAIN when there is none.
-        unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &now) };
     }
 
     /// All bits set. glibc's `sigfillset` leaves out 32 and 33 (and `sigaddset` refuses them),

@@ -16,6 +16,7 @@ pub mod init;
 pub mod launch;
 pub mod list;
 pub mod mask;
+pub mod parse;
 pub mod relay;
 pub mod require;
 pub mod source;

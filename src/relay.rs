@@ -381,7 +381,7 @@ impl Stream {
         match sink.error {
             None => {}
             Some(Errno::EPIPE) => {
-                init::discard_own_sigpipe();
+                crate::error::discard_own_sigpipe();
                 // The program's next write to this stream meets a pipe without a reader.
                 self.pipe = None;
             }

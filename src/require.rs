@@ -195,7 +195,7 @@ pub fn file_variable(read: &FileRead, value: String) -> Variable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::parse_toml;
+    use crate::parse::parse_toml;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<Pair> {
         pairs

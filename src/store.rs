@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::flatten::KeyPath;
-use crate::source::{self, SourceError};
+use crate::parse::{self, ParseError};
 use crate::value::{Entry, Origin, Table, Value};
 
 pub const SECRETS_MANAGER: &str = "aws-sm://";
@@ -103,7 +103,7 @@ pub enum StoreError {
     NeitherJsonNorToml { spec: String, detail: String },
     /// A TOML secret that parses but cannot be a table (an integer out of range).
     #[error(transparent)]
-    Toml(Box<SourceError>),
+    Toml(Box<ParseError>),
     #[error(
         "`{spec}`: the secret holds binary data (`SecretBinary`): inject reads `SecretString` only; store the secret as a JSON object or TOML text"
     )]
@@ -151,13 +151,11 @@ pub fn secret_table(spec: &str, text: &str) -> Result<Table, StoreError> {
     if text.trim_start().starts_with('{') {
         return json_table(spec, text);
     }
-    let mut table = source::parse_toml(spec, text.as_bytes()).map_err(|error| match error {
-        SourceError::Syntax { .. } | SourceError::NotUtf8 { .. } => {
-            StoreError::NeitherJsonNorToml {
-                spec: spec.to_string(),
-                detail: error.to_string(),
-            }
-        }
+    let mut table = parse::parse_toml(spec, text.as_bytes()).map_err(|error| match error {
+        ParseError::Syntax { .. } | ParseError::NotUtf8 { .. } => StoreError::NeitherJsonNorToml {
+            spec: spec.to_string(),
+            detail: error.to_string(),
+        },
         other => StoreError::Toml(Box::new(other)),
     })?;
     relabel(spec, &mut table, &mut Vec::new());
