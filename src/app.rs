@@ -6,14 +6,14 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, anyhow};
 
-use crate::cli::{
-    CheckArgs, CheckFormat, Cli, Command, CompletionsArgs, ExportArgs, ListArgs, ListFormat,
-    MaskWhen,
-};
+use crate::check::CheckFormat;
+use crate::cli::{CheckArgs, Cli, Command, CompletionsArgs, ExportArgs, ListArgs};
 use crate::environment::{self, Composed, Pair};
 use crate::error::{self, ExitCode};
 use crate::flatten::{self, Variable};
 use crate::launch::LaunchError;
+use crate::list::ListFormat;
+use crate::relay::MaskWhen;
 use crate::require::{self, RequireError, Requirement};
 use crate::source::{self, Loaded};
 use crate::{check, export, init, launch, list, mask, relay, watch};
@@ -392,32 +392,35 @@ fn export(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let variables: Vec<(&str, &str)> = injected(&secrets.variables, &composed, &from_files)
         .map(|v| (v.name.as_str(), v.value.as_str()))
         .collect();
-    let bytes = export::render(args.format, &variables, &mut random_u128).map_err(|errors| {
+    // Fresh random bits from the OS for the `github` heredoc delimiters. Should the OS have
+    // none, each call still gives a different number, so the delimiter search ends, and the
+    // export fails below instead of using a guessable delimiter.
+    let mut no_random = None;
+    let mut drawn = 0u128;
+    let mut random = || {
+        let mut bytes = [0u8; 16];
+        match getrandom::fill(&mut bytes) {
+            Ok(()) => u128::from_le_bytes(bytes),
+            Err(error) => {
+                no_random = Some(error);
+                drawn += 1;
+                drawn
+            }
+        }
+    };
+    let rendered = export::render(args.format, &variables, &mut random);
+    if let Some(error) = no_random {
+        return Err(anyhow!(
+            "cannot get random bits from the operating system for the heredoc delimiter ({error}); nothing was exported"
+        ));
+    }
+    let bytes = rendered.map_err(|errors| {
         let mut lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
         lines.push("nothing was exported".into());
         one_error_per_line(&lines)
     })?;
     write_stdout(&bytes)?;
     Ok(ExitCode::Success)
-}
-
-/// Fresh random bits from the OS, for the `github` heredoc delimiters.
-fn random_u128() -> u128 {
-    use std::io::Read as _;
-    let mut bytes = [0u8; 16];
-    let from_os = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
-    if from_os.is_err() {
-        // std seeds its hash keys from the OS as well; the delimiter is checked against the
-        // value anyway, so this only has to be unpredictable, not perfect.
-        use std::hash::{BuildHasher as _, Hasher as _};
-        let state = std::collections::hash_map::RandomState::new();
-        for chunk in bytes.chunks_mut(8) {
-            let mut hasher = state.build_hasher();
-            hasher.write_usize(chunk.as_ptr() as usize);
-            chunk.copy_from_slice(&hasher.finish().to_le_bytes());
-        }
-    }
-    u128::from_le_bytes(bytes)
 }
 
 fn check(cli: &Cli, args: &CheckArgs) -> anyhow::Result<ExitCode> {

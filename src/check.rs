@@ -6,15 +6,23 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use serde_json::json;
-
 use crate::flatten::{FlattenError, Variable};
 use crate::parse::ParseError;
 use crate::require::{Declaration, RequireError};
 use crate::source::SourceError;
 use crate::value::Origin;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What `check --format` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckFormat {
+    /// One line per finding
+    Human,
+    /// One JSON object, for CI
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     Warning,
     Error,
@@ -30,7 +38,7 @@ impl Severity {
 }
 
 /// One thing `check` reports. The message is the same text a run would print.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
     pub severity: Severity,
     /// A stable word for tools: `source`, `parse`, `collision`, `invalid-name`,
@@ -259,26 +267,23 @@ pub fn human(sources: &[String], findings: &[Finding], quiet: bool) -> String {
 }
 
 pub fn json(sources: &[String], findings: &[Finding]) -> String {
-    let items: Vec<serde_json::Value> = findings
-        .iter()
-        .map(|f| {
-            json!({
-                "severity": f.severity.as_str(),
-                "kind": f.kind,
-                "file": f.file,
-                "line": f.line,
-                "column": f.column,
-                "message": f.message,
-            })
-        })
-        .collect();
-    let mut out = json!({
-        "sources": sources,
-        "errors": count(findings, Severity::Error),
-        "warnings": count(findings, Severity::Warning),
-        "findings": items,
-    })
-    .to_string();
+    #[derive(serde::Serialize)]
+    struct Report<'a> {
+        sources: &'a [String],
+        errors: usize,
+        warnings: usize,
+        findings: &'a [Finding],
+    }
+    let report = Report {
+        sources,
+        errors: count(findings, Severity::Error),
+        warnings: count(findings, Severity::Warning),
+        findings,
+    };
+    // Through a `Value`, whose keys are sorted: the order `check --format json` has always had.
+    let mut out = serde_json::to_value(&report)
+        .map(|value| value.to_string())
+        .unwrap_or_default();
     out.push('\n');
     out
 }

@@ -2,7 +2,12 @@
 
 use std::ffi::OsString;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+use crate::check::CheckFormat;
+use crate::export::ExportFormat;
+use crate::list::ListFormat;
+use crate::relay::MaskWhen;
 
 /// Run a program with the secrets of a Streamlit `secrets.toml` as environment variables.
 ///
@@ -167,15 +172,6 @@ pub struct StartArgs {
     pub mask_min: u32,
 }
 
-/// Which of the program's output streams `--mask` relays through the redactor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum MaskWhen {
-    /// Standard output and error, each unless it is a terminal
-    Auto,
-    /// Both streams, terminals too (the program then sees a pipe, not a terminal)
-    Always,
-}
-
 /// Names the program cannot start without (SPEC §5).
 #[derive(Debug, Args)]
 pub struct RequireArgs {
@@ -247,37 +243,11 @@ pub struct ExportArgs {
     pub reveal: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ExportFormat {
-    /// `.env` file: quoted only where needed, read back exactly by python-dotenv
-    Dotenv,
-    /// `export NAME='…'` lines for `eval` in a POSIX shell (sh, dash, bash)
-    Shell,
-    /// One JSON object, in file order
-    Json,
-    /// `docker run --env-file`: `NAME=value` lines, taken literally (no multi-line values)
-    Docker,
-    /// `$GITHUB_ENV`: `NAME=value`, multi-line values as a heredoc with a random delimiter
-    Github,
-    /// systemd `EnvironmentFile=`
-    Systemd,
-    /// `NAME=value` ended by NUL bytes, for `xargs -0` (e.g. `heroku config:set`)
-    Nul,
-}
-
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
     pub format: CheckFormat,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum CheckFormat {
-    /// One line per finding
-    Human,
-    /// One JSON object, for CI
-    Json,
 }
 
 #[derive(Debug, Args)]
@@ -296,14 +266,6 @@ pub struct ListArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ListFormat {
-    /// One aligned line per variable
-    Table,
-    /// A JSON array of objects, for tools
-    Json,
 }
 
 fn parse_prefix(text: &str) -> Result<String, String> {

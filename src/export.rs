@@ -6,15 +6,44 @@
 
 use std::fmt::Write as _;
 
-use crate::cli::ExportFormat;
 use crate::value::json_string;
+
+/// What `export --format` writes (SPEC §7.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// `.env` file: quoted only where needed, read back exactly by python-dotenv
+    Dotenv,
+    /// `export NAME='…'` lines for `eval` in a POSIX shell (sh, dash, bash)
+    Shell,
+    /// One JSON object, in file order
+    Json,
+    /// `docker run --env-file`: `NAME=value` lines, taken literally (no multi-line values)
+    Docker,
+    /// `$GITHUB_ENV`: `NAME=value`, multi-line values as a heredoc with a random delimiter
+    Github,
+    /// systemd `EnvironmentFile=`
+    Systemd,
+    /// `NAME=value` ended by NUL bytes, for `xargs -0` (e.g. `heroku config:set`)
+    Nul,
+}
+
+impl std::fmt::Display for ExportFormat {
+    /// The name `--format` takes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use clap::ValueEnum as _;
+        match self.to_possible_value() {
+            Some(value) => f.write_str(value.get_name()),
+            None => Ok(()),
+        }
+    }
+}
 
 /// A variable the chosen format cannot carry. Never holds the value.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("`{name}` cannot be exported as {format}: {why}")]
 pub struct ExportError {
     pub name: String,
-    pub format: &'static str,
+    pub format: ExportFormat,
     pub why: String,
 }
 
@@ -41,7 +70,7 @@ pub fn render(
             Ok(text) => parts.push(text),
             Err(why) => errors.push(ExportError {
                 name: name.to_string(),
-                format: format_name(format),
+                format,
                 why,
             }),
         }
@@ -55,18 +84,6 @@ pub fn render(
         _ => parts.concat(),
     };
     Ok(text.into_bytes())
-}
-
-fn format_name(format: ExportFormat) -> &'static str {
-    match format {
-        ExportFormat::Dotenv => "dotenv",
-        ExportFormat::Shell => "shell",
-        ExportFormat::Json => "json",
-        ExportFormat::Docker => "docker",
-        ExportFormat::Github => "github",
-        ExportFormat::Systemd => "systemd",
-        ExportFormat::Nul => "nul",
-    }
 }
 
 // ---------------------------------------------------------------- json

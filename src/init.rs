@@ -47,7 +47,7 @@ pub fn run(
 }
 
 #[cfg(target_os = "linux")]
-pub use linux::{Child, Event, Redirect, Supervisor, run, wait_for};
+pub use linux::{Event, Redirect, Supervisor, run, wait_for};
 
 #[cfg(target_os = "linux")]
 mod linux {

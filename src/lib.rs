@@ -3,26 +3,26 @@
 //! The pure core (`value`, `flatten`, `environment`, `list`) turns tables into variables;
 //! `source`, `launch` and `app` are the thin edge of effects around it.
 
-pub mod app;
+pub(crate) mod app;
 #[cfg(feature = "aws")]
-pub mod aws;
-pub mod check;
-pub mod cli;
-pub mod environment;
-pub mod error;
-pub mod export;
-pub mod flatten;
-pub mod init;
-pub mod launch;
-pub mod list;
-pub mod mask;
-pub mod parse;
-pub mod relay;
-pub mod require;
+pub(crate) mod aws;
+pub(crate) mod check;
+pub(crate) mod cli;
+pub(crate) mod environment;
+pub(crate) mod error;
+pub(crate) mod export;
+pub(crate) mod flatten;
+pub(crate) mod init;
+pub(crate) mod launch;
+pub(crate) mod list;
+pub(crate) mod mask;
+pub(crate) mod parse;
+pub(crate) mod relay;
+pub(crate) mod require;
 pub mod source;
-pub mod store;
-pub mod value;
-pub mod watch;
+pub(crate) mod store;
+pub(crate) mod value;
+pub(crate) mod watch;
 
 /// The whole program: parse `args` (the program's name first), run, return the exit status.
 /// Never panics outward.

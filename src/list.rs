@@ -2,6 +2,15 @@
 
 use serde_json::json;
 
+/// What `list --format` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    /// One aligned line per variable
+    Table,
+    /// A JSON array of objects, for tools
+    Json,
+}
+
 /// One line of the listing.
 pub struct Row<'a> {
     pub name: &'a str,

@@ -108,6 +108,7 @@ impl Redactor {
     }
 
     /// Feed bytes; append to `out` everything that is decided.
+    #[cfg(test)]
     pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
         self.push_to(input, &mut |piece| out.extend_from_slice(piece));
     }
@@ -275,6 +276,7 @@ impl Redactor {
 
     /// The one-shot replacement of a whole input: what the stream must equal. It uses the
     /// automaton alone, so the tests that compare the two also check the sampler.
+    #[cfg(test)]
     pub fn replace_all(&self, input: &[u8]) -> Vec<u8> {
         match &self.matcher {
             Some(matcher) => matcher.replace_all_bytes(input, &self.replacements),

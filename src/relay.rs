@@ -29,7 +29,6 @@
 
 use std::ffi::OsString;
 
-use crate::cli::MaskWhen;
 use crate::environment::Pair;
 use crate::error::ExitCode;
 use crate::init;
@@ -38,6 +37,15 @@ use crate::init::Supervisor;
 use crate::launch::LaunchError;
 #[cfg(target_os = "linux")]
 use crate::mask::Redactor;
+
+/// Which of the program's output streams `--mask` relays through the redactor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MaskWhen {
+    /// Standard output and error, each unless it is a terminal
+    Auto,
+    /// Both streams, terminals too (the program then sees a pipe, not a terminal)
+    Always,
+}
 
 /// What `--mask` was asked to do.
 #[derive(Clone, Copy, Debug)]

@@ -2,6 +2,8 @@
 //! and how a secret's text or a list of parameters becomes a `Table` that merges and flattens
 //! like a file. Built with or without the `aws` feature, so a plain `cargo test` covers these
 //! rules; the calls to AWS live in `aws.rs`.
+// Without the `aws` feature only the tests and the two prefixes use this module.
+#![cfg_attr(not(feature = "aws"), allow(dead_code))]
 
 use std::collections::HashSet;
 use std::fmt;
