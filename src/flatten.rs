@@ -775,7 +775,84 @@ mod tests {
         })
     }
 
+    /// A key that flattens everywhere: a lower-case letter, then letters or digits, then a
+    /// digit. Without `_` and with unique keys per table, two key paths never give one name;
+    /// lower case keeps root names apart from section names; the digit before every `_` of a
+    /// section name keeps it off the refused names (none has a digit before `_`) and their
+    /// prefixes (`LD_`, `DYLD_`, `MALLOC_`).
+    const KEY: &str = "[a-z][a-z0-9]{0,4}[0-9]";
+
+    /// A value without NUL and, in arrays, without `inf` or `nan`: one that always flattens.
+    fn good_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            "[^\\x00]{0,12}".prop_map(Value::String),
+            any::<i64>().prop_map(Value::Integer),
+            any::<f64>()
+                .prop_filter("finite", |x| x.is_finite())
+                .prop_map(Value::Float),
+            any::<bool>().prop_map(Value::Boolean),
+        ];
+        leaf.prop_recursive(5, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(KEY, inner, 0..6).prop_map(|entries| {
+                    Value::Table(entries.into_iter().map(|(k, v)| e(&k, v)).collect())
+                }),
+            ]
+        })
+    }
+
+    /// The variables a table of good keys gives: one per value that is not a table.
+    fn leaves(table: &Table) -> usize {
+        table
+            .iter()
+            .map(|entry| match &entry.value {
+                Value::Table(inner) => leaves(inner),
+                _ => 1,
+            })
+            .sum()
+    }
+
+    fn check_names(vars: &[Variable]) -> Result<(), TestCaseError> {
+        let mut names = std::collections::HashSet::new();
+        for var in vars {
+            prop_assert!(names.insert(var.name.clone()), "duplicate {}", var.name);
+            prop_assert!(
+                !var.name.is_empty() && !var.name.contains('=') && !var.name.contains('\0')
+            );
+            prop_assert!(!var.value.contains('\0'));
+            prop_assert!(!is_refused(&var.name, &[]));
+            if var.key.0.len() > 1 {
+                prop_assert!(
+                    var.name
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                );
+                prop_assert!(!var.name.starts_with(|c: char| c.is_ascii_digit()));
+            }
+        }
+        Ok(())
+    }
+
     proptest! {
+        /// Tables of keys that flatten always do, into one valid, unique name per value.
+        #[test]
+        fn good_tables_give_one_valid_unique_name_per_value(
+            entries in prop::collection::btree_map(KEY, good_value(), 0..8),
+            prefix in "[A-Z_]{0,2}",
+        ) {
+            let table: Table = entries.into_iter().map(|(k, v)| e(&k, v)).collect();
+            let options = Options { prefix: &prefix, ..Options::default() };
+            let vars = flatten(&table, &options);
+            prop_assert!(vars.is_ok(), "{:?}", vars.err());
+            let vars = vars.unwrap_or_default();
+            prop_assert_eq!(vars.len(), leaves(&table));
+            check_names(&vars)?;
+        }
+
+        /// Any table at all: no panic, and what `flatten_all` gives beside its errors is
+        /// valid and unique too (`check` goes on with it); `flatten` fails exactly when
+        /// there is an error. Each error is a row of the table tests above.
         #[test]
         fn arbitrary_tables_never_panic_and_give_valid_unique_names(
             entries in prop::collection::vec(("[a-zA-Z0-9_ .é=-]{0,6}", arb_value()), 0..8),
@@ -788,19 +865,9 @@ mod tests {
                 .map(|(k, v)| e(&k, v))
                 .collect();
             let options = Options { prefix: &prefix, ..Options::default() };
-            if let Ok(vars) = flatten(&table, &options) {
-                let mut names = std::collections::HashSet::new();
-                for var in &vars {
-                    prop_assert!(names.insert(var.name.clone()), "duplicate {}", var.name);
-                    prop_assert!(!var.name.is_empty() && !var.name.contains('=') && !var.name.contains('\0'));
-                    prop_assert!(!var.value.contains('\0'));
-                    prop_assert!(!is_refused(&var.name, &[]));
-                    if var.key.0.len() > 1 {
-                        prop_assert!(var.name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'));
-                        prop_assert!(!var.name.starts_with(|c: char| c.is_ascii_digit()));
-                    }
-                }
-            }
+            let (vars, errors) = flatten_all(&table, &options);
+            check_names(&vars)?;
+            prop_assert_eq!(flatten(&table, &options).is_err(), !errors.is_empty());
         }
     }
 }

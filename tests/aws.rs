@@ -505,7 +505,7 @@ fn https_trusts_the_system_store_only() {
         "leaf.ext",
     ]);
     if !made {
-        println!("skipped: needs openssl: https_trusts_the_system_store_only");
+        common::skipped("openssl: https_trusts_the_system_store_only");
         return;
     }
     let Some(moto) = Moto::start_tls(

@@ -4,6 +4,7 @@
 //! the AWS settings in its environment (so it needs no `unsafe` `set_var`).
 #![cfg(all(feature = "aws", target_os = "linux"))]
 
+mod common;
 mod moto;
 
 use std::ffi::OsString;

@@ -55,13 +55,13 @@ fn unshare_works() -> bool {
 macro_rules! need {
     (unshare) => {
         if !unshare_works() {
-            println!("skipped: needs root and unshare");
+            common::skipped("root and unshare");
             return;
         }
     };
     (python) => {
         if !python_works() {
-            println!("skipped: needs python3");
+            common::skipped("python3");
             return;
         }
     };
@@ -462,7 +462,7 @@ fn the_child_inherits_the_callers_signal_state_and_no_descriptor() {
         let in_namespace = output(&unshare, &["env"]);
         assert_eq!(output(&unshare, &[inject_bin(), "--"]), in_namespace);
     } else {
-        println!("skipped as PID 1: needs root and unshare");
+        common::skipped("root and unshare (to run as PID 1)");
     }
 }
 

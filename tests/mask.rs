@@ -28,7 +28,7 @@ const SECRETS: &str =
 macro_rules! need_python {
     () => {
         if !python_works() {
-            println!("skipped: needs python3");
+            common::skipped("python3");
             return;
         }
     };

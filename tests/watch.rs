@@ -731,7 +731,7 @@ fn each_program_gets_the_terminal() {
         .status()
         .is_ok_and(|s| s.success())
     {
-        println!("skipped: needs python3");
+        common::skipped("python3");
         return;
     }
     let env = TestEnv::new();
@@ -800,7 +800,7 @@ fn watch_as_pid1() {
             .status()
             .is_ok_and(|s| s.success())
     {
-        println!("skipped: needs root and unshare");
+        common::skipped("root and unshare");
         return;
     }
     let env = TestEnv::new();

@@ -6,6 +6,10 @@
 // Each test crate uses its own subset of these helpers, and `dead_code` is per crate.
 #![allow(dead_code)]
 
+mod skip;
+#[allow(unused_imports)]
+pub use skip::skipped;
+
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
@@ -321,11 +325,6 @@ pub fn which(program: &str) -> Option<PathBuf> {
 
 fn is_executable(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// Say why a test did not run its check; the caller returns right after.
-pub fn skipped(what: &str) {
-    println!("skipped: needs {what}");
 }
 
 /// `python3 -c SCRIPT ARGS…`, or `None` when python3 is not installed.

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+use crate::common::skipped;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -36,9 +38,9 @@ impl Moto {
     fn start_with(test: &str, extra: &[&str]) -> Option<Moto> {
         let tls = !extra.is_empty();
         let skip = |why: &str| {
-            println!(
-                "skipped: needs moto (`python3 -m pip install 'moto[server]'`): {test}: {why}"
-            );
+            skipped(&format!(
+                "moto (`python3 -m pip install 'moto[server]'`): {test}: {why}"
+            ));
             None
         };
         let port = free_port();
