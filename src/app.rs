@@ -11,12 +11,10 @@ use crate::cli::{CheckArgs, Cli, Command, CompletionsArgs, ExportArgs, ListArgs}
 use crate::environment::{self, Composed, Pair};
 use crate::error::{self, ExitCode};
 use crate::flatten::{self, Variable};
-use crate::launch::LaunchError;
 use crate::list::ListFormat;
-use crate::relay::MaskWhen;
 use crate::require::{self, RequireError, Requirement};
 use crate::source::{self, Loaded};
-use crate::{check, export, init, launch, list, mask, relay, watch};
+use crate::{check, export, launch, list, mask, relay, supervise};
 
 /// Run the parsed command line; returns the process exit status.
 pub fn run(cli: &Cli) -> i32 {
@@ -127,23 +125,85 @@ fn run_program(cli: &Cli) -> anyhow::Result<ExitCode> {
         ));
     }
     if cli.watch.watch {
-        return Ok(run_watching(cli));
+        // `--watch` reads the sources itself, once its watches are in place.
+        return supervise(cli, None);
     }
     let prepared = prepare(cli)?;
-    if let Some(when) = cli.start.mask {
-        return mask_program(cli, when, &prepared);
+    if cli.start.mask.is_some() {
+        if cli.start.no_init {
+            return Err(anyhow!(
+                "`--mask` keeps inject as the program's parent, `--no-init` asks it to exec: drop one of them (or unset `INJECT_MASK`)"
+            ));
+        }
+        return supervise(cli, Some(start_of(cli, &prepared)));
     }
-    let env = prepared.composed.env;
-    if let Some(options) = init_mode(cli) {
+    let start = &cli.start;
+    if !start.no_init && (start.init || is_pid1()) {
         if cli.verbose {
             error::note(
                 "note",
                 "init mode: inject stays as a supervisor of the program",
             );
         }
-        return Ok(init::run(&cli.program, &env, &options).unwrap_or_else(LaunchError::report));
+        return supervise(cli, Some(start_of(cli, &prepared)));
     }
-    Ok(launch::exec(&cli.program, &env).report())
+    Ok(launch::exec(&cli.program, &prepared.composed.env).report())
+}
+
+/// Is inject the first process of its PID namespace (a container's entry point)?
+fn is_pid1() -> bool {
+    nix::unistd::getpid().as_raw() == 1
+}
+
+/// Stay as the program's parent (SPEC §17): init mode, `--mask` and `--watch` are options of
+/// the one supervisor. `first` is the start already prepared, `None` under `--watch`.
+fn supervise(cli: &Cli, first: Option<supervise::Start>) -> anyhow::Result<ExitCode> {
+    let options = supervise::Options {
+        group: cli.start.group,
+        // PID 1 adopts orphans anyway.
+        subreaper: !is_pid1(),
+        mask: cli.start.mask.map(|when| relay::Settings {
+            when,
+            min_len: usize::try_from(cli.start.mask_min).unwrap_or(usize::MAX),
+        }),
+        watch: cli.watch.watch.then_some(supervise::Restart {
+            signal: cli.watch.restart_signal,
+            stop_timeout: cli.watch.stop_timeout,
+        }),
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    };
+    let paths = || with_sources(cli, |cx| source::inputs(&cli.selection.files, cx));
+    let mut compose = || prepare(cli).map(|prepared| start_of(cli, &prepared));
+    let inputs = supervise::Inputs {
+        first,
+        compose: &mut compose,
+        paths: &paths,
+    };
+    Ok(supervise::run(&cli.program, inputs, &options))
+}
+
+/// What one start of the program gets from what was prepared: the environment and, for
+/// `--mask`, the values to hide (those read through `NAME_FILE` are secrets too).
+fn start_of(cli: &Cli, prepared: &Prepared) -> supervise::Start {
+    let values = if cli.start.mask.is_some() {
+        mask::values_to_mask(&prepared.variables, &prepared.composed)
+            .into_iter()
+            .chain(
+                prepared
+                    .from_files
+                    .iter()
+                    .map(|v| (v.name.as_str(), v.value.as_bytes())),
+            )
+            .map(|(name, value)| (name.to_string(), value.to_vec()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    supervise::Start {
+        env: prepared.composed.env.clone(),
+        values,
+    }
 }
 
 /// What a start injects: the variables from the sources, those read through `NAME_FILE`, and
@@ -171,67 +231,6 @@ fn prepare(cli: &Cli) -> anyhow::Result<Prepared> {
         from_files,
         composed,
     })
-}
-
-/// `--watch` (SPEC §12): supervise the program and restart it when its secrets change.
-fn run_watching(cli: &Cli) -> ExitCode {
-    let paths = || with_sources(cli, |cx| source::inputs(&cli.selection.files, cx));
-    let mut compose = || prepare(cli).map(|prepared| prepared.composed.env);
-    let options = watch::Options {
-        supervise: supervision(cli),
-        restart_signal: cli.watch.restart_signal,
-        stop_timeout: cli.watch.stop_timeout,
-        quiet: cli.quiet,
-        verbose: cli.verbose,
-    };
-    let inputs = watch::Inputs {
-        compose: &mut compose,
-        paths: &paths,
-    };
-    watch::run(&cli.program, inputs, &options)
-}
-
-/// `--mask`: supervise as init mode does, with the program's output through the redactor.
-fn mask_program(cli: &Cli, when: MaskWhen, prepared: &Prepared) -> anyhow::Result<ExitCode> {
-    if cli.start.no_init {
-        return Err(anyhow!(
-            "`--mask` keeps inject as the program's parent, `--no-init` asks it to exec: drop one of them (or unset `INJECT_MASK`)"
-        ));
-    }
-    let mut values = mask::values_to_mask(&prepared.variables, &prepared.composed);
-    // Values read through `NAME_FILE` are secrets too.
-    values.extend(
-        prepared
-            .from_files
-            .iter()
-            .map(|v| (v.name.as_str(), v.value.as_bytes())),
-    );
-    let settings = relay::Settings {
-        when,
-        values: &values,
-        min_len: usize::try_from(cli.start.mask_min).unwrap_or(usize::MAX),
-        verbose: cli.verbose,
-    };
-    let options = supervision(cli);
-    Ok(
-        relay::run(&cli.program, &prepared.composed.env, &options, &settings)
-            .unwrap_or_else(LaunchError::report),
-    )
-}
-
-/// Supervise (SPEC §6.3) when asked to, or by default when inject is PID 1; else exec.
-fn init_mode(cli: &Cli) -> Option<init::Options> {
-    let start = &cli.start;
-    (!start.no_init && (start.init || init::is_pid1())).then(|| supervision(cli))
-}
-
-/// How inject supervises, whichever mode keeps it as the parent: `-g`, and adopting orphans
-/// unless it is PID 1 (which adopts them anyway).
-fn supervision(cli: &Cli) -> init::Options {
-    init::Options {
-        group: cli.start.group,
-        subreaper: !init::is_pid1(),
-    }
 }
 
 fn list(cli: &Cli, args: &ListArgs) -> anyhow::Result<ExitCode> {

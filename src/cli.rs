@@ -154,8 +154,7 @@ pub struct StartArgs {
         num_args = 0..=1,
         require_equals = true,
         default_missing_value = "auto",
-        env = "INJECT_MASK",
-        conflicts_with = "watch"
+        env = "INJECT_MASK"
     )]
     pub mask: Option<MaskWhen>,
 
@@ -357,10 +356,11 @@ mod tests {
     }
 
     #[test]
-    fn mask_and_watch_do_not_combine() {
-        // Each keeps inject as the parent with its own loop; one run cannot have both yet.
-        let cli = Cli::try_parse_from(["inject", "--mask", "--watch", "--", "x"]);
-        assert!(cli.is_err());
+    fn mask_and_watch_combine() {
+        // Both are options of the one supervisor (SPEC §17).
+        let cli = Cli::try_parse_from(["inject", "--mask", "--watch", "--", "x"]).unwrap();
+        assert_eq!(cli.start.mask, Some(MaskWhen::Auto));
+        assert!(cli.watch.watch);
     }
 
     #[test]

@@ -12,15 +12,16 @@ pub(crate) mod environment;
 pub(crate) mod error;
 pub(crate) mod export;
 pub(crate) mod flatten;
-pub(crate) mod init;
 pub(crate) mod launch;
 pub(crate) mod list;
 pub(crate) mod mask;
 pub(crate) mod parse;
+pub(crate) mod process;
 pub(crate) mod relay;
 pub(crate) mod require;
 pub mod source;
 pub(crate) mod store;
+pub(crate) mod supervise;
 pub(crate) mod value;
 pub(crate) mod watch;
 

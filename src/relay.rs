@@ -1,10 +1,11 @@
-//! EFFECT: `--mask` (issue 5). inject stays as the program's parent, supervised exactly as in
-//! init mode by [`crate::init::Supervisor`] (signals forwarded, zombies reaped, the program's
-//! exit status or 128+N), and relays each of the program's standard output and error that is
-//! not a terminal through a pipe and a [`Redactor`] to inject's own.
+//! EFFECT: `--mask` (issue 5). inject stays as the program's parent (the one loop in
+//! `supervise`) and relays each of the program's standard output and error that is not a
+//! terminal through a pipe and a [`Redactor`] to inject's own. Each start of the program gets
+//! its own [`Relay`]: under `--watch` a restart masks the new values, while what the old
+//! program still wrote drains through the old redactor.
 //!
 //! How:
-//! * One loop, [`Supervisor::wait`]: the signal descriptor and the read ends of the pipes are
+//! * One loop, `Supervisor::wait`: the signal descriptor and the read ends of the pipes are
 //!   polled together, so a flood on one stream never starves the other or the signals. Each
 //!   ready pipe gets one non-blocking read of up to [`CHUNK`] bytes per turn; what the
 //!   redactor decides is written at once (no line buffering), so order within a stream holds.
@@ -27,16 +28,10 @@
 //!   A held tail is written only at the end of its stream: of a pipe still open, it is
 //!   dropped, as it may be the start of a secret.
 
-use std::ffi::OsString;
-
-use crate::environment::Pair;
-use crate::error::ExitCode;
-use crate::init;
-#[cfg(target_os = "linux")]
-use crate::init::Supervisor;
-use crate::launch::LaunchError;
 #[cfg(target_os = "linux")]
 use crate::mask::Redactor;
+#[cfg(target_os = "linux")]
+use crate::process::Redirect;
 
 /// Which of the program's output streams `--mask` relays through the redactor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -49,12 +44,9 @@ pub enum MaskWhen {
 
 /// What `--mask` was asked to do.
 #[derive(Clone, Copy, Debug)]
-pub struct Settings<'a> {
+pub struct Settings {
     pub when: MaskWhen,
-    /// (name, value) pairs, in file order.
-    pub values: &'a [(&'a str, &'a [u8])],
     pub min_len: usize,
-    pub verbose: bool,
 }
 
 /// What inject knows of one of its own output descriptors.
@@ -87,190 +79,111 @@ pub fn routes(when: MaskWhen, stdout: Option<Descriptor>, stderr: Option<Descrip
     }
 }
 
-#[cfg(not(target_os = "linux"))]
-pub fn run(
-    _command: &[OsString],
-    _env: &[Pair],
-    _options: &init::Options,
-    _settings: &Settings,
-) -> Result<ExitCode, LaunchError> {
-    Err(LaunchError {
-        code: ExitCode::Failure,
-        message: "`--mask` is only available on Linux: drop `--mask`, inject then runs the program in its place".into(),
-    })
-}
-
 /// Bytes read from a pipe at once: small enough that the buffer stays in the CPU's cache
 /// while it is scanned and written (larger reads measured slower, see BENCHMARKS.md, `--mask`).
 #[cfg(target_os = "linux")]
-const CHUNK: usize = 128 * 1024;
+pub const CHUNK: usize = 128 * 1024;
 /// The capacity asked for each pipe (Linux's default limit for any user): fewer wake-ups
 /// than the default 64 KiB. When the kernel refuses, the pipe keeps its 64 KiB.
 #[cfg(target_os = "linux")]
 const PIPE_SIZE: libc::c_int = 1024 * 1024;
 /// After the program ended: stop draining a pipe that has been silent this long.
 #[cfg(target_os = "linux")]
-const QUIET: std::time::Duration = std::time::Duration::from_millis(100);
+pub const QUIET: std::time::Duration = std::time::Duration::from_millis(100);
 /// After the program ended: stop draining this long after, whatever still comes.
 #[cfg(target_os = "linux")]
-const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+pub const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Run the program under supervision with its output masked; its status is inject's.
+/// The pipes of one start of the program: inject's read ends, each with its redactor, and
+/// the write ends the program gets as its standard output and error.
 #[cfg(target_os = "linux")]
-pub fn run(
-    command: &[OsString],
-    env: &[Pair],
-    options: &init::Options,
-    settings: &Settings,
-) -> Result<ExitCode, LaunchError> {
-    use std::os::fd::AsFd;
-    use std::time::Instant;
-
-    use nix::poll::PollTimeout;
-
-    use crate::error;
-    use crate::init::{Event, Redirect};
-
-    let failure = |message: String| LaunchError {
-        code: ExitCode::Failure,
-        message,
-    };
-    let build = || {
-        Redactor::new(settings.values.iter().copied(), settings.min_len)
-            .map_err(|e| failure(format!("cannot prepare `--mask`: {e}")))
-    };
-    // With nothing to mask (no secrets file in production, or only short values), the
-    // program writes to inject's stdout and stderr itself: no pipe, no cost.
-    let first = build()?;
-    let routes = if first.is_empty() {
-        Routes::default()
-    } else {
-        routes(
-            settings.when,
-            descriptor(std::io::stdout().as_fd()),
-            descriptor(std::io::stderr().as_fd()),
-        )
-    };
-    let mut first = Some(first);
-    // One redactor per pipe, the one already built first.
-    let mut redactor = || first.take().map_or_else(build, Ok);
-    let mut streams = Vec::with_capacity(2);
-    let mut write_ends = Vec::with_capacity(2);
-    let pipe = || {
-        create_pipe().map_err(|e| failure(format!("cannot start `--mask`: no pipe: {}", e.desc())))
-    };
-    if routes.stdout {
-        let (read, write) = pipe()?;
-        streams.push(Stream::new(read, Target::Stdout, redactor()?));
-        write_ends.push(write);
-    }
-    if routes.stderr && !routes.shared {
-        let (read, write) = pipe()?;
-        streams.push(Stream::new(read, Target::Stderr, redactor()?));
-        write_ends.push(write);
-    }
-    if settings.verbose {
-        error::note("note", &describe_routes(&routes, settings));
-    }
-
-    let mut supervisor = Supervisor::new().map_err(|errno| {
-        failure(format!(
-            "cannot start `--mask`: {}: run without `--mask`",
-            errno.desc()
-        ))
-    })?;
-    if options.subreaper {
-        supervisor.adopt_orphans();
-    }
-    let redirect = {
-        let stdout = routes
-            .stdout
-            .then(|| write_ends.first().map(AsFd::as_fd))
-            .flatten();
-        let stderr = match (routes.stderr, routes.shared) {
-            (false, _) => None,
-            (true, true) => stdout,
-            (true, false) => write_ends.last().map(AsFd::as_fd),
-        };
-        Redirect { stdout, stderr }
-    };
-    let child = supervisor.spawn_redirected(command, env, &redirect)?;
-    // Only the program may hold the write ends: the pipes end when it (and its children) do.
-    drop(write_ends);
-
-    let mut buffer = vec![0u8; CHUNK];
-    let mut pending = Vec::with_capacity(CHUNK);
-    let mut status: Option<i32> = None;
-    let mut linger_until: Option<Instant> = None;
-    loop {
-        let open: Vec<usize> = (0..streams.len())
-            .filter(|&i| streams[i].pipe.is_some())
-            .collect();
-        if status.is_some() && open.is_empty() {
-            break;
-        }
-        let timeout = match linger_until {
-            None => PollTimeout::NONE,
-            Some(until) => {
-                let left = until.saturating_duration_since(Instant::now()).min(QUIET);
-                if left.is_zero() {
-                    break;
-                }
-                PollTimeout::try_from(left).unwrap_or(PollTimeout::ZERO)
-            }
-        };
-        let fds: Vec<_> = open
-            .iter()
-            .filter_map(|&i| streams[i].pipe.as_ref().map(AsFd::as_fd))
-            .collect();
-        let events = match supervisor.wait(&fds, timeout) {
-            Ok(events) => events,
-            Err(errno) => {
-                // Cannot happen short of a kernel out of memory. Output can no longer be
-                // relayed: close the pipes (never let it through unmasked) and wait.
-                error::report(&format!(
-                    "cannot read signals any more ({}): no longer relaying the program's output, waiting for it to end",
-                    errno.desc()
-                ));
-                drop(streams);
-                return Ok(ExitCode::Child(
-                    status.unwrap_or_else(|| init::wait_for(child.pid)),
-                ));
-            }
-        };
-        if linger_until.is_some() && events.is_empty() {
-            break;
-        }
-        for event in events {
-            match event {
-                Event::Ready(i) => {
-                    if let Some(&s) = open.get(i) {
-                        streams[s].pump(&mut buffer, &mut pending);
-                    }
-                }
-                Event::Signal(signal) if status.is_none() => {
-                    supervisor.forward(&child, signal, options.group);
-                }
-                Event::Exited { pid, code } if pid == child.pid => {
-                    status = Some(code);
-                    linger_until = Some(Instant::now() + LINGER);
-                }
-                Event::Signal(_) | Event::Exited { .. } => {}
-            }
-        }
-    }
-    Ok(ExitCode::Child(
-        status.unwrap_or_else(|| init::wait_for(child.pid)),
-    ))
+pub struct Relay {
+    streams: Vec<Stream>,
+    write_ends: Vec<std::os::fd::OwnedFd>,
+    routes: Routes,
 }
 
 #[cfg(target_os = "linux")]
-fn describe_routes(routes: &Routes, settings: &Settings) -> String {
-    if !settings
-        .values
-        .iter()
-        .any(|(_, v)| v.len() >= settings.min_len)
-    {
+impl Relay {
+    /// Pipes for the streams the terminal rule masks. With nothing to mask (no secrets file
+    /// in production, or only short values) there are none: the program writes to inject's
+    /// stdout and stderr itself, at no cost. `note` says on stderr what is masked (`-v`).
+    pub fn open(
+        settings: &Settings,
+        values: &[(&str, &[u8])],
+        note: bool,
+    ) -> Result<Relay, String> {
+        use std::os::fd::AsFd;
+        let build = || {
+            Redactor::new(values.iter().copied(), settings.min_len)
+                .map_err(|e| format!("cannot prepare `--mask`: {e}"))
+        };
+        let first = build()?;
+        let routes = if first.is_empty() {
+            Routes::default()
+        } else {
+            routes(
+                settings.when,
+                descriptor(std::io::stdout().as_fd()),
+                descriptor(std::io::stderr().as_fd()),
+            )
+        };
+        let mut first = Some(first);
+        // One redactor per pipe, the one already built first.
+        let mut redactor = || first.take().map_or_else(build, Ok);
+        let mut relay = Relay {
+            streams: Vec::with_capacity(2),
+            write_ends: Vec::with_capacity(2),
+            routes,
+        };
+        let pipe =
+            || create_pipe().map_err(|e| format!("cannot start `--mask`: no pipe: {}", e.desc()));
+        if routes.stdout {
+            let (read, write) = pipe()?;
+            relay
+                .streams
+                .push(Stream::new(read, Target::Stdout, redactor()?));
+            relay.write_ends.push(write);
+        }
+        if routes.stderr && !routes.shared {
+            let (read, write) = pipe()?;
+            relay
+                .streams
+                .push(Stream::new(read, Target::Stderr, redactor()?));
+            relay.write_ends.push(write);
+        }
+        if note {
+            crate::error::note("note", &describe_routes(&routes, settings, values));
+        }
+        Ok(relay)
+    }
+
+    /// Where the program's output goes instead of inject's own descriptors.
+    pub fn redirect(&self) -> Redirect<'_> {
+        use std::os::fd::AsFd;
+        let stdout = self
+            .routes
+            .stdout
+            .then(|| self.write_ends.first().map(AsFd::as_fd))
+            .flatten();
+        let stderr = match (self.routes.stderr, self.routes.shared) {
+            (false, _) => None,
+            (true, true) => stdout,
+            (true, false) => self.write_ends.last().map(AsFd::as_fd),
+        };
+        Redirect { stdout, stderr }
+    }
+
+    /// The read ends, once the program started: only it may hold the write ends, so that the
+    /// pipes end when it (and its children) do.
+    pub fn into_streams(self) -> Vec<Stream> {
+        self.streams
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn describe_routes(routes: &Routes, settings: &Settings, values: &[(&str, &[u8])]) -> String {
+    if !values.iter().any(|(_, v)| v.len() >= settings.min_len) {
         return format!(
             "no value of at least {} bytes to mask: the program's output passes directly",
             settings.min_len
@@ -342,7 +255,7 @@ impl Target {
 
 /// One of the program's streams on its way through the redactor.
 #[cfg(target_os = "linux")]
-struct Stream {
+pub struct Stream {
     /// inject's read end; `None` once the stream ended or its reader went away.
     pipe: Option<std::os::fd::OwnedFd>,
     target: Target,
@@ -362,8 +275,14 @@ impl Stream {
         }
     }
 
+    /// inject's read end, while the stream is open.
+    pub fn pipe(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        self.pipe.as_ref().map(AsFd::as_fd)
+    }
+
     /// Read once and pass on what the redactor has decided; at the end, the held tail too.
-    fn pump(&mut self, buffer: &mut [u8], pending: &mut Vec<u8>) {
+    pub fn pump(&mut self, buffer: &mut [u8], pending: &mut Vec<u8>) {
         use nix::errno::Errno;
         use std::os::fd::AsFd;
         let Some(pipe) = &self.pipe else { return };

@@ -1,7 +1,6 @@
-//! EFFECT: restart on change (`--watch`, SPEC §12), for development. inject stays as the
-//! parent through the init-mode [`Supervisor`](crate::init::Supervisor), watches every local
-//! source and the Streamlit settings that chose them, and when they change reads and composes
-//! again exactly as a start does; a different environment restarts the program.
+//! EFFECT: what `--watch` watches (SPEC §12), for development: every local source and the
+//! Streamlit settings that chose them. The one loop in `supervise` reads and composes again
+//! when they change, exactly as a start does; a different environment restarts the program.
 //!
 //! How: `notify` (inotify on Linux; never polling) watches the *directories* that hold the
 //! sources, not the files, so an editor that saves by renaming a new file over the old one, or
@@ -9,13 +8,11 @@
 //! with everything under it. A path that does not exist yet (the default
 //! `.streamlit/secrets.toml`) is watched through its nearest existing folder. Events are
 //! filtered by path here, on the supervisor's thread: notify's thread only queues them and
-//! writes a byte to a pipe that [`Supervisor::wait`](crate::init::Supervisor::wait) polls
-//! with the signals. Reads (inject's own included) are not changes, nor are metadata changes
+//! writes a byte to a pipe that the one loop in `supervise` polls with the signals. Reads (inject's own included) are not changes, nor are metadata changes
 //! such as the access time that a read may update.
 //!
-//! Other platforms: the supervisor is Linux-only, so `--watch` is an error there. Only the
-//! loop is Linux code: the watcher builds on notify's FSEvents backend on macOS, ready for a
-//! supervisor there.
+//! Other platforms: the supervisor is Linux-only, so `--watch` is an error there; the watcher
+//! builds on notify's FSEvents backend on macOS, ready for a supervisor there.
 #![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 
 use std::collections::HashSet;
@@ -28,264 +25,15 @@ use std::time::Duration;
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::{RecursiveMode, Watcher as _};
 
-use crate::environment::Pair;
 use crate::error;
 
 /// Quiet time after the last change before the sources are read again: an editor's save is
 /// several events (write a temporary file, rename it, change its mode).
 pub const QUIET: Duration = Duration::from_millis(200);
 
-/// How `--watch` supervises and restarts.
-#[derive(Clone, Copy, Debug)]
-pub struct Options {
-    /// `-g`, and adopting orphaned descendants (so that a stopped group can be seen to be
-    /// gone), as init mode supervises.
-    pub supervise: crate::init::Options,
-    /// Sent to the program's process group to stop it before a restart.
-    pub restart_signal: i32,
-    /// How long the group has to stop before SIGKILL.
-    pub stop_timeout: Duration,
-    /// Print no `restarting` line (`-q`).
-    pub quiet: bool,
-    /// Say what is watched and when a change left the environment as it was (`-v`).
-    pub verbose: bool,
-}
-
-/// What the watch loop needs from the rest of inject.
-pub struct Inputs<'a> {
-    /// Read the sources and compose the program's environment, as every start does.
-    pub compose: &'a mut dyn FnMut() -> anyhow::Result<Vec<Pair>>,
-    /// The paths whose change can change what `compose` reads (`source::inputs`).
-    pub paths: &'a dyn Fn() -> Vec<PathBuf>,
-}
-
-#[cfg(not(target_os = "linux"))]
-pub fn run(
-    _command: &[std::ffi::OsString],
-    _inputs: Inputs<'_>,
-    _options: &Options,
-) -> error::ExitCode {
-    error::report(
-        "`--watch` is only available on Linux: run without it, and start the program again after changing the secrets",
-    );
-    error::ExitCode::Failure
-}
-
-#[cfg(target_os = "linux")]
-pub use linux::run;
-
-#[cfg(target_os = "linux")]
-mod linux {
-    use std::ffi::OsString;
-    use std::time::{Duration, Instant};
-
-    use nix::errno::Errno;
-    use nix::poll::PollTimeout;
-    use nix::unistd::Pid;
-
-    use super::{Inputs, Options, QUIET, Watcher, one_line};
-    use crate::environment::{self, Pair};
-    use crate::error::{self, ExitCode};
-    use crate::init::{Event, Supervisor, wait_for};
-
-    /// After SIGKILL, how long the rest of a process group may take to go before the program
-    /// starts again anyway (a process stuck in the kernel cannot be hurried).
-    const KILL_GRACE: Duration = Duration::from_secs(1);
-
-    /// How often to look whether the rest of a stopping group is gone.
-    const GROUP_TICK: Duration = Duration::from_millis(20);
-
-    /// A restart under way: the old program is being stopped.
-    struct Stop {
-        /// The environment the program starts again with.
-        env: Vec<Pair>,
-        /// When SIGKILL follows the restart signal.
-        deadline: Instant,
-        /// When SIGKILL was sent.
-        killed: Option<Instant>,
-        /// The old program's status once it was reaped.
-        exited: Option<i32>,
-    }
-
-    /// Run the program, restarting it when its environment changes, until it ends by itself
-    /// or because of a signal; its status is inject's (SPEC §6.2).
-    pub fn run(command: &[OsString], inputs: Inputs<'_>, options: &Options) -> ExitCode {
-        // First, while inject has one thread: every thread started later (notify's) inherits
-        // the mask that blocks every signal, so none can be taken away from the signalfd.
-        let mut supervisor = match Supervisor::new() {
-            Ok(supervisor) => supervisor,
-            Err(errno) => {
-                error::report(&format!(
-                    "cannot start `--watch`: {}: run without `--watch`",
-                    errno.desc()
-                ));
-                return ExitCode::Failure;
-            }
-        };
-        if options.supervise.subreaper {
-            supervisor.adopt_orphans();
-        }
-        let mut watcher = match Watcher::new() {
-            Ok(watcher) => watcher,
-            Err(message) => {
-                error::report(&format!(
-                    "cannot watch for changes: {message}: run without `--watch`"
-                ));
-                return ExitCode::Failure;
-            }
-        };
-        // Watch before the first read, so that no change can fall between the two.
-        watcher.update(&(inputs.paths)(), options.verbose);
-        let mut env = match (inputs.compose)() {
-            Ok(env) => env,
-            Err(error) => {
-                error::report(&format!("{error:#}"));
-                return ExitCode::Failure;
-            }
-        };
-        let mut child = match supervisor.spawn(command, &env) {
-            Ok(child) => child,
-            Err(failure) => return failure.report(),
-        };
-        // When to read the sources again, once they have been quiet.
-        let mut due: Option<Instant> = None;
-        // SIGINT or SIGTERM came: the program's end is inject's, no restart any more.
-        let mut ending = false;
-        let mut stop: Option<Stop> = None;
-        loop {
-            let wake = next_wake(due.filter(|_| stop.is_none() && !ending), stop.as_ref());
-            let timeout = wake.map_or(PollTimeout::NONE, |at| {
-                poll_timeout(at.saturating_duration_since(Instant::now()))
-            });
-            let events = match supervisor.wait(&[watcher.wake()], timeout) {
-                Ok(events) => events,
-                Err(errno) => {
-                    // Cannot happen short of a kernel out of memory; never orphan the program.
-                    error::report(&format!(
-                        "cannot read signals any more ({}): no longer forwarding them nor restarting, waiting for the program to end",
-                        errno.desc()
-                    ));
-                    return ExitCode::Child(wait_for(child.pid));
-                }
-            };
-            for event in events {
-                match event {
-                    Event::Signal(signal) => {
-                        if signal == libc::SIGINT || signal == libc::SIGTERM {
-                            ending = true;
-                        }
-                        // Once the old program was reaped its PID may be reused: only its
-                        // group, which cannot be reused while it has members, is safe.
-                        let group = options.supervise.group
-                            || stop.as_ref().is_some_and(|s| s.exited.is_some());
-                        supervisor.forward(&child, signal, group);
-                    }
-                    Event::Exited { pid, code } if pid == child.pid => match &mut stop {
-                        None => return ExitCode::Child(code),
-                        Some(stop) => stop.exited = Some(code),
-                    },
-                    Event::Exited { .. } => {}
-                    Event::Ready(_) => {
-                        if watcher.changed() {
-                            due = Some(Instant::now() + QUIET);
-                        }
-                    }
-                }
-            }
-            let now = Instant::now();
-            if let Some(mut current) = stop.take() {
-                match current.exited {
-                    Some(code) if ending => return ExitCode::Child(code),
-                    Some(_)
-                        if group_gone(child.pid)
-                            || current.killed.is_some_and(|at| now >= at + KILL_GRACE) =>
-                    {
-                        // A program that cannot start again (126, 127) ends inject as it
-                        // would have at the first start: there is nothing left to supervise.
-                        child = match supervisor.spawn(command, &current.env) {
-                            Ok(child) => child,
-                            Err(failure) => return failure.report(),
-                        };
-                        env = current.env;
-                        continue;
-                    }
-                    _ => {}
-                }
-                if current.killed.is_none() && now >= current.deadline {
-                    supervisor.forward(&child, libc::SIGKILL, true);
-                    current.killed = Some(now);
-                }
-                stop = Some(current);
-                continue;
-            }
-            if ending || due.is_none_or(|at| now < at) {
-                continue;
-            }
-            due = None;
-            // The watches first, then the read: a change in between is seen by one of them.
-            watcher.update(&(inputs.paths)(), false);
-            match (inputs.compose)() {
-                Err(error) => error::report(&one_line(&error)),
-                Ok(next) => {
-                    let changes = environment::changed_names(&env, &next);
-                    if changes.is_empty() {
-                        if options.verbose {
-                            error::note(
-                                "note",
-                                "the secrets changed but the environment did not: not restarting",
-                            );
-                        }
-                        continue;
-                    }
-                    if !options.quiet {
-                        error::note("restarting", &changes.to_string());
-                    }
-                    supervisor.forward(&child, options.restart_signal, true);
-                    stop = Some(Stop {
-                        env: next,
-                        deadline: now + options.stop_timeout,
-                        killed: None,
-                        exited: None,
-                    });
-                }
-            }
-        }
-    }
-
-    /// The next moment the loop has something to do without an event: the end of a quiet
-    /// period, or the next step of a stop.
-    fn next_wake(due: Option<Instant>, stop: Option<&Stop>) -> Option<Instant> {
-        let Some(stop) = stop else {
-            return due;
-        };
-        let now = Instant::now();
-        let step = match (stop.exited, stop.killed) {
-            // Waiting for the rest of the group: look again soon.
-            (Some(_), _) => now + GROUP_TICK,
-            (None, None) => stop.deadline,
-            // Killed: SIGCHLD will say when; meanwhile nothing to do.
-            (None, Some(_)) => return None,
-        };
-        Some(step)
-    }
-
-    /// Milliseconds, rounded up so that the loop does not wake just before the moment.
-    fn poll_timeout(duration: Duration) -> PollTimeout {
-        let millis = duration.as_nanos().div_ceil(1_000_000);
-        PollTimeout::try_from(millis.min(i32::MAX as u128)).unwrap_or(PollTimeout::MAX)
-    }
-
-    /// Has every process of the group `leader` led ended (and been reaped)?
-    fn group_gone(leader: Pid) -> bool {
-        // SAFETY: signal 0 only asks whether the group has members that may be signalled.
-        let result = unsafe { libc::kill(-leader.as_raw(), 0) };
-        result != 0 && Errno::last() == Errno::ESRCH
-    }
-}
-
 /// A reload error as the one line `--watch` prints: the first problem, how many more, and
 /// that nothing was restarted.
-fn one_line(error: &anyhow::Error) -> String {
+pub fn one_line(error: &anyhow::Error) -> String {
     let text = format!("{error:#}");
     let mut lines = text.lines();
     let first = lines.next().unwrap_or("the secrets cannot be read");
@@ -394,7 +142,7 @@ fn watch_points(targets: &[Target]) -> Vec<(PathBuf, RecursiveMode)> {
 
 /// notify's watcher, bridged to the supervisor's loop: notify's thread queues each event and
 /// writes a byte to a pipe; the loop polls the pipe's other end and filters the queue.
-struct Watcher {
+pub struct Watcher {
     notify: notify::RecommendedWatcher,
     events: Receiver<notify::Result<notify::Event>>,
     wake: PipeReader,
@@ -406,7 +154,7 @@ struct Watcher {
 }
 
 impl Watcher {
-    fn new() -> Result<Self, String> {
+    pub fn new() -> Result<Self, String> {
         // Both ends close on exec (std sets it), so the program never inherits them.
         let (wake, mut ring) = io::pipe().map_err(|e| format!("no pipe: {e}"))?;
         for end in [wake.as_fd(), ring.as_fd()] {
@@ -436,12 +184,12 @@ impl Watcher {
     }
 
     /// The descriptor that becomes readable when notify has queued events.
-    fn wake(&self) -> BorrowedFd<'_> {
+    pub fn wake(&self) -> BorrowedFd<'_> {
         self.wake.as_fd()
     }
 
     /// Watch for changes to `paths` from now on, and to nothing else.
-    fn update(&mut self, paths: &[PathBuf], verbose: bool) {
+    pub fn update(&mut self, paths: &[PathBuf], verbose: bool) {
         self.targets = targets(paths, &self.cwd);
         let wanted = watch_points(&self.targets);
         for (path, mode) in &self.watched {
@@ -481,7 +229,7 @@ impl Watcher {
     }
 
     /// Empty the queue; did anything that matters change?
-    fn changed(&mut self) -> bool {
+    pub fn changed(&mut self) -> bool {
         let mut bytes = [0u8; 256];
         while matches!((&self.wake).read(&mut bytes), Ok(n) if n > 0) {}
         let mut changed = false;

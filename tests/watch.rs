@@ -682,6 +682,36 @@ fn the_program_inherits_the_callers_signal_state_and_no_descriptor() {
     assert_eq!(seen(&["--watch"]), plain);
 }
 
+/// `--mask --watch` (SPEC §17): one supervisor does both. Each start's output, stdout and
+/// stderr, is masked with the values that start got; the restart itself is as without `--mask`.
+#[test]
+fn mask_and_watch_combine() {
+    const MASKED_PRINTER: &str = r#"echo "start $TRELLO_API_KEY ${TRELLO_API_KEY%%-*} $$"; echo "err $TRELLO_API_KEY" >&2; exec sleep 30"#;
+    let env = TestEnv::new();
+    let file = env.write(".streamlit/secrets.toml", &secrets("k1-masked-0123"));
+    let mut run = Watching::start(&env, &["--mask", "--watch"], MASKED_PRINTER);
+    let first = run.expect("start [masked:TRELLO_API_KEY] k1 ");
+    run.silent_for(NOTHING, "no change yet");
+    std::fs::write(&file, secrets("k2-masked-4567")).expect("edit");
+    let second = run.expect("start [masked:TRELLO_API_KEY] k2 ");
+    assert_ne!(first, second);
+    let first: i32 = first.trim().parse().expect("a PID");
+    assert!(!alive(first), "the old program still runs");
+    run.silent_for(NOTHING, "one edit, one restart");
+    run.signal(libc::SIGTERM);
+    let (code, stderr) = run.finish();
+    assert_eq!(code, Some(143), "sleep died of the forwarded SIGTERM");
+    assert_eq!(
+        stderr,
+        [
+            "err [masked:TRELLO_API_KEY]",
+            "inject: restarting: changed TRELLO_API_KEY",
+            "err [masked:TRELLO_API_KEY]",
+        ]
+    );
+    assert_no_value(&stderr);
+}
+
 #[test]
 fn watch_options_are_checked() {
     let env = TestEnv::new();
