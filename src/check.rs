@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::flatten::{FlattenError, Variable};
 use crate::parse::ParseError;
 use crate::require::{Declaration, RequireError};
-use crate::source::SourceError;
+use crate::source::{SourceError, TemplateError};
 use crate::value::Origin;
 
 /// What `check --format` writes.
@@ -144,8 +144,8 @@ pub fn require_error(error: &RequireError) -> Finding {
 }
 
 /// A `--require-from` template that could not be read or flattened.
-pub fn template_error(message: String) -> Finding {
-    Finding::error("template", message)
+pub fn template_error(error: &TemplateError) -> Finding {
+    Finding::error("template", error.to_string())
 }
 
 /// Linux refuses one `NAME=value` string over 32 pages (`MAX_ARG_STRLEN`, NUL included).

@@ -24,8 +24,42 @@ pub struct Settings<'a> {
 pub struct Composed {
     /// The child's environment, inherited order first, new names after in file order.
     pub env: Vec<Pair>,
-    /// Indices into the variables of those skipped because the environment already had them.
-    pub kept_from_env: Vec<usize>,
+    /// What became of each variable, in their order.
+    pub outcomes: Vec<Outcome>,
+}
+
+/// What composing did with one variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its value is in the environment: it replaced an inherited one or was added.
+    Set,
+    /// `--no-override`: the environment had the name already and keeps its inherited value.
+    Kept,
+}
+
+impl Composed {
+    /// Each variable with what became of it.
+    pub fn zip<'a>(
+        &'a self,
+        variables: &'a [Variable],
+    ) -> impl Iterator<Item = (&'a Variable, Outcome)> {
+        variables.iter().zip(self.outcomes.iter().copied())
+    }
+
+    /// The variables whose value the environment holds.
+    pub fn set<'a>(&'a self, variables: &'a [Variable]) -> impl Iterator<Item = &'a Variable> {
+        self.zip(variables)
+            .filter(|(_, outcome)| *outcome == Outcome::Set)
+            .map(|(variable, _)| variable)
+    }
+
+    /// The inherited values under `name` (a name the environment holds twice has two).
+    pub fn inherited<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a OsStr> {
+        self.env
+            .iter()
+            .filter(move |(n, _)| n.as_bytes() == name.as_bytes())
+            .map(|(_, value)| value.as_os_str())
+    }
 }
 
 /// The child's environment. `variables` have unique names (flatten guarantees it), so only the
@@ -45,7 +79,7 @@ pub fn compose(inherited: Vec<Pair>, variables: &[Variable], settings: &Settings
     let mut replace: Vec<Option<usize>> = vec![None; env.len()];
     let mut dropped = vec![false; env.len()];
     let mut added = Vec::new();
-    let mut kept_from_env = Vec::new();
+    let mut outcomes = vec![Outcome::Set; variables.len()];
     {
         let mut index: FxHashMap<&[u8], usize> = FxHashMap::default();
         index.reserve(env.len());
@@ -54,7 +88,7 @@ pub fn compose(inherited: Vec<Pair>, variables: &[Variable], settings: &Settings
         }
         for (v, variable) in variables.iter().enumerate() {
             match index.get(variable.name.as_bytes()) {
-                Some(_) if settings.no_override => kept_from_env.push(v),
+                Some(_) if settings.no_override => outcomes[v] = Outcome::Kept,
                 Some(&i) => replace[i] = Some(v),
                 None => added.push(v),
             }
@@ -81,7 +115,7 @@ pub fn compose(inherited: Vec<Pair>, variables: &[Variable], settings: &Settings
     }));
     Composed {
         env: composed,
-        kept_from_env,
+        outcomes,
     }
 }
 
@@ -173,7 +207,7 @@ mod tests {
         let inherited = env(&[("HOME", "/h"), ("TRELLO_API_KEY", "old"), ("PATH", "/bin")]);
         let vars = [var("TRELLO_API_KEY", "new"), var("NEW", "n")];
         let keep = [OsString::from("HOME"), OsString::from("ABSENT")];
-        type Row<'a> = (&'a str, Settings<'a>, Vec<(&'a str, &'a str)>, Vec<usize>);
+        type Row<'a> = (&'a str, Settings<'a>, Vec<(&'a str, &'a str)>, Vec<Outcome>);
         let rows: Vec<Row> = vec![
             (
                 "the file wins, in place; new names last",
@@ -184,7 +218,7 @@ mod tests {
                     ("PATH", "/bin"),
                     ("NEW", "n"),
                 ],
-                vec![],
+                vec![Outcome::Set, Outcome::Set],
             ),
             (
                 "--no-override keeps the inherited value",
@@ -198,7 +232,7 @@ mod tests {
                     ("PATH", "/bin"),
                     ("NEW", "n"),
                 ],
-                vec![0],
+                vec![Outcome::Kept, Outcome::Set],
             ),
             (
                 "--clean keeps only --keep names",
@@ -208,7 +242,7 @@ mod tests {
                     ..Settings::default()
                 },
                 vec![("HOME", "/h"), ("TRELLO_API_KEY", "new"), ("NEW", "n")],
-                vec![],
+                vec![Outcome::Set, Outcome::Set],
             ),
             (
                 "--clean --no-override: only kept names can win",
@@ -218,13 +252,13 @@ mod tests {
                     keep: &keep,
                 },
                 vec![("HOME", "/h"), ("TRELLO_API_KEY", "new"), ("NEW", "n")],
-                vec![],
+                vec![Outcome::Set, Outcome::Set],
             ),
         ];
         for (why, settings, want, kept) in rows {
             let got = compose(inherited.clone(), &vars, &settings);
             assert_eq!(got.env, env(&want), "{why}");
-            assert_eq!(got.kept_from_env, kept, "{why}");
+            assert_eq!(got.outcomes, kept, "{why}");
         }
     }
 

@@ -2,6 +2,11 @@
 
 use std::io::Write;
 
+use crate::export::ExportError;
+use crate::flatten::FlattenError;
+use crate::require::RequireError;
+use crate::source::{SourceError, TemplateError};
+
 /// What inject's own exit status means (SPEC §6.2). A child's status passes through as is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitCode {
@@ -31,10 +36,105 @@ impl From<ExitCode> for i32 {
     }
 }
 
-/// Print one `inject: error: …` line per message. Messages never hold a secret value.
-pub fn report(message: &str) {
-    for line in message.lines() {
-        to_stderr(format_args!("inject: error: {line}\n"));
+/// Everything that can go wrong in inject, typed to the end (as `just` has it): each variant
+/// knows its exit status and its problems, one printed line each. No message holds a value.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// clap's: a usage error (125), or `--help` / `--version` (0, printed on stdout).
+    #[error("{0}")]
+    Cli(clap::Error),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("{}", first(.0))]
+    Flatten(Vec<FlattenError>),
+    #[error("{}", first(.0))]
+    Template(Vec<TemplateError>),
+    #[error("{}", first(.0))]
+    Require(Vec<RequireError>),
+    /// Variables the chosen format cannot carry; nothing was exported.
+    #[error("{}", first(.0))]
+    Export(Vec<ExportError>),
+    #[error("{}", .0.message)]
+    Launch(LaunchError),
+    /// inject itself, in one line: nothing to run, a terminal refused, output gone, …
+    #[error("{0}")]
+    Message(String),
+}
+
+fn first(problems: &[impl std::fmt::Display]) -> String {
+    problems
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_default()
+}
+
+impl Error {
+    /// inject's exit status for this error (SPEC §6.2).
+    pub fn code(&self) -> ExitCode {
+        use clap::error::ErrorKind;
+        match self {
+            Error::Cli(e)
+                if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) =>
+            {
+                ExitCode::Success
+            }
+            Error::Launch(launch) => launch.code,
+            _ => ExitCode::Failure,
+        }
+    }
+
+    /// Every problem, one line each, in order.
+    pub fn problems(&self) -> Vec<String> {
+        fn each(problems: &[impl std::fmt::Display]) -> Vec<String> {
+            problems.iter().map(ToString::to_string).collect()
+        }
+        match self {
+            Error::Flatten(errors) => each(errors),
+            Error::Template(errors) => each(errors),
+            Error::Require(errors) => each(errors),
+            Error::Export(errors) => {
+                let mut lines = each(errors);
+                lines.push("nothing was exported".into());
+                lines
+            }
+            other => vec![other.to_string()],
+        }
+    }
+}
+
+/// Why the program did not start, with the exit status that says so.
+#[derive(Debug)]
+pub struct LaunchError {
+    pub code: ExitCode,
+    pub message: String,
+}
+
+impl LaunchError {
+    /// Print the one error line; the exit status that goes with it.
+    pub fn report(self) -> ExitCode {
+        let code = self.code;
+        report(&Error::Launch(self));
+        code
+    }
+}
+
+/// The one printer: one `inject: error: …` line per problem on stderr; clap's help and
+/// version on stdout, and its usage errors as clap renders them.
+pub fn report(error: &Error) {
+    match error {
+        Error::Cli(e) if error.code() == ExitCode::Success => {
+            let _ = e.print();
+        }
+        Error::Cli(e) => {
+            let text = e.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            to_stderr(format_args!("inject: error: {text}"));
+        }
+        _ => {
+            for problem in error.problems() {
+                to_stderr(format_args!("inject: error: {problem}\n"));
+            }
+        }
     }
 }
 

@@ -13,25 +13,10 @@ use std::path::Path;
 use nix::errno::Errno;
 
 use crate::environment::Pair;
-use crate::error::ExitCode;
+use crate::error::{ExitCode, LaunchError};
 
 /// glibc's default search path (`confstr(_CS_PATH)`) when the child has no `PATH`.
 const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
-
-/// Why the program did not start, with the exit status that says so.
-#[derive(Debug)]
-pub struct LaunchError {
-    pub code: ExitCode,
-    pub message: String,
-}
-
-impl LaunchError {
-    /// Print the one error line; the exit status that goes with it.
-    pub fn report(self) -> ExitCode {
-        crate::error::report(&self.message);
-        self.code
-    }
-}
 
 /// Exec the program with exactly this environment. Returns only on failure.
 pub fn exec(command: &[OsString], env: &[Pair]) -> LaunchError {

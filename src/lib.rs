@@ -3,6 +3,10 @@
 //! The pure core (`value`, `flatten`, `environment`, `list`) turns tables into variables;
 //! `source`, `launch` and `app` are the thin edge of effects around it.
 
+// The supervisor is Linux code: elsewhere what feeds it (masking, the watch, the options) is
+// built but never run.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
+
 pub(crate) mod app;
 #[cfg(feature = "aws")]
 pub(crate) mod aws;
@@ -34,13 +38,17 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        error::report(&format!(
+        error::report(&error::Error::Message(format!(
             "internal error{place}; this is a bug, please report it"
-        ));
+        )));
     }));
-    let outcome = std::panic::catch_unwind(|| match app::parse(args) {
-        Ok(cli) => app::run(&cli),
-        Err(code) => code,
-    });
+    let outcome =
+        std::panic::catch_unwind(|| match app::parse(args).and_then(|cli| app::run(&cli)) {
+            Ok(code) => code.into(),
+            Err(error) => {
+                error::report(&error);
+                error.code().into()
+            }
+        });
     outcome.unwrap_or_else(|_| error::ExitCode::Failure.into())
 }

@@ -1,6 +1,11 @@
 //! PURE: render `inject list` (SPEC §7.1): name, origin, and the value hidden or shown.
 
+use std::borrow::Cow;
+
 use serde_json::json;
+
+use crate::environment::{Composed, Outcome};
+use crate::flatten::Variable;
 
 /// What `list --format` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -20,9 +25,53 @@ pub struct Row<'a> {
     pub origin: String,
     pub source: String,
     pub line: Option<u32>,
-    pub value: &'a str,
+    pub value: Cow<'a, str>,
     /// The length of the value in bytes (an inherited value shown lossily may be longer).
     pub bytes: usize,
+}
+
+/// The rows of a listing: each variable from the sources, as the environment has it (an
+/// inherited value that `--no-override` kept is shown as `env`), then those read through
+/// `NAME_FILE`.
+pub fn rows<'a>(
+    variables: &'a [Variable],
+    composed: &'a Composed,
+    from_files: &'a [Variable],
+) -> Vec<Row<'a>> {
+    let from_source = composed.zip(variables).map(|(v, outcome)| match outcome {
+        Outcome::Kept => {
+            // An inherited value need not be UTF-8: shown lossily, but counted in real bytes.
+            let value = composed.inherited(&v.name).next().unwrap_or_default();
+            Row {
+                name: &v.name,
+                key: v.key.to_string(),
+                origin: "env".into(),
+                source: "env".into(),
+                line: None,
+                value: value.to_string_lossy(),
+                bytes: value.len(),
+            }
+        }
+        Outcome::Set => Row {
+            name: &v.name,
+            key: v.key.to_string(),
+            origin: v.origin.to_string(),
+            source: v.origin.source.to_string(),
+            line: v.origin.line,
+            value: Cow::Borrowed(&v.value),
+            bytes: v.value.len(),
+        },
+    });
+    let from_files = from_files.iter().map(|v| Row {
+        name: &v.name,
+        key: v.key.to_string(),
+        origin: v.origin.to_string(),
+        source: v.origin.source.to_string(),
+        line: None,
+        value: Cow::Borrowed(&v.value),
+        bytes: v.value.len(),
+    });
+    from_source.chain(from_files).collect()
 }
 
 pub fn table(rows: &[Row], reveal: bool) -> String {
@@ -39,7 +88,7 @@ pub fn table(rows: &[Row], reveal: bool) -> String {
     let mut out = String::new();
     for row in rows {
         let value = if reveal {
-            one_line(row.value)
+            one_line(&row.value)
         } else {
             hidden(row.bytes)
         };
@@ -110,7 +159,7 @@ mod tests {
                 origin: ".streamlit/secrets.toml:2".into(),
                 source: ".streamlit/secrets.toml".into(),
                 line: Some(2),
-                value: "k-123",
+                value: "k-123".into(),
                 bytes: 5,
             },
             Row {
@@ -119,7 +168,7 @@ mod tests {
                 origin: "env".into(),
                 source: "env".into(),
                 line: None,
-                value: "a\nb",
+                value: "a\nb".into(),
                 bytes: 3,
             },
         ]

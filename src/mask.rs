@@ -10,11 +10,12 @@
 //! longer secret starting there would make that position a candidate for `q`), and no match
 //! starting before `q` can appear later, so every match starting before `q` is final.
 
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
 use aho_corasick::{AhoCorasick, Input, Match, MatchKind, PatternID};
 
-use crate::environment::Composed;
+use crate::environment::{Composed, Outcome};
 use crate::flatten::Variable;
 
 pub const DEFAULT_MIN_LEN: usize = 6;
@@ -28,14 +29,10 @@ pub fn values_to_mask<'a>(
     composed: &'a Composed,
 ) -> Vec<(&'a str, &'a [u8])> {
     let mut values = Vec::with_capacity(variables.len());
-    for (i, variable) in variables.iter().enumerate() {
+    for (variable, outcome) in composed.zip(variables) {
         values.push((variable.name.as_str(), variable.value.as_bytes()));
-        if composed.kept_from_env.contains(&i) {
-            let inherited = composed
-                .env
-                .iter()
-                .filter(|(name, _)| name.as_bytes() == variable.name.as_bytes())
-                .map(|(_, value)| value.as_bytes());
+        if outcome == Outcome::Kept {
+            let inherited = composed.inherited(&variable.name).map(OsStr::as_bytes);
             values.extend(inherited.map(|value| (variable.name.as_str(), value)));
         }
     }

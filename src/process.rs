@@ -32,8 +32,8 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::{ForkResult, Pid};
 
 use crate::environment::Pair;
-use crate::error::{self, ExitCode};
-use crate::launch::{LaunchError, Plan};
+use crate::error::{self, ExitCode, LaunchError};
+use crate::launch::Plan;
 
 /// The kernel's `sigset_t` is `_NSIG / 8` bytes: 8 everywhere but MIPS.
 const KERNEL_SIGSET_BYTES: usize = if cfg!(any(

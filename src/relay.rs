@@ -315,11 +315,11 @@ impl Stream {
             // As the program would, carry on; the chunk is lost (disk full, terminal gone).
             Some(errno) if !self.reported => {
                 self.reported = true;
-                crate::error::report(&format!(
+                crate::error::report(&crate::error::Error::Message(format!(
                     "cannot write the program's {} ({}): output there is being lost",
                     self.target.name(),
                     errno.desc()
-                ));
+                )));
             }
             Some(_) => {}
         }

@@ -6,6 +6,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::flatten::FlattenError;
 use crate::parse::{self, ParseError};
 use crate::value::{Entry, Origin, Table, Value};
 
@@ -37,6 +38,32 @@ pub enum SourceError {
     #[cfg(feature = "aws")]
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+}
+
+/// A `--require-from` template that cannot give its names.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("the template `{0}` given to `--require-from` does not exist: check the path")]
+    NotFound(String),
+    #[error("cannot read the template `{path}`: {error}")]
+    Io { path: String, error: io::Error },
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error(transparent)]
+    Flatten(FlattenError),
+}
+
+/// Read and parse a `--require-from` template (SPEC §5), a TOML file like the secrets.
+pub fn read_template(path: &Path) -> Result<Table, TemplateError> {
+    let name = display(path);
+    let bytes = fs::read(path).map_err(|error| match error.kind() {
+        io::ErrorKind::NotFound => TemplateError::NotFound(name.clone()),
+        _ => TemplateError::Io {
+            path: name.clone(),
+            error,
+        },
+    })?;
+    Ok(parse::parse_toml(&name, &bytes)?)
 }
 
 /// One source that was found, read and parsed.

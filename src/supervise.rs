@@ -62,7 +62,7 @@ pub struct Inputs<'a> {
     /// sources itself once its watches are in place, so that no change falls in between.
     pub first: Option<Start>,
     /// Read the sources and compose the program's environment, as every start does.
-    pub compose: &'a mut dyn FnMut() -> anyhow::Result<Start>,
+    pub compose: &'a mut dyn FnMut() -> Result<Start, crate::error::Error>,
     /// The paths whose change can change what `compose` reads (`source::inputs`).
     pub paths: &'a dyn Fn() -> Vec<PathBuf>,
 }

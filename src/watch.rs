@@ -13,7 +13,6 @@
 //!
 //! Other platforms: the supervisor is Linux-only, so `--watch` is an error there; the watcher
 //! builds on notify's FSEvents backend on macOS, ready for a supervisor there.
-#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 
 use std::collections::HashSet;
 use std::io::{self, PipeReader, Read as _, Write as _};
@@ -25,7 +24,7 @@ use std::time::Duration;
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::{RecursiveMode, Watcher as _};
 
-use crate::error;
+use crate::error::{self, Error};
 
 /// Quiet time after the last change before the sources are read again: an editor's save is
 /// several events (write a temporary file, rename it, change its mode).
@@ -33,11 +32,12 @@ pub const QUIET: Duration = Duration::from_millis(200);
 
 /// A reload error as the one line `--watch` prints: the first problem, how many more, and
 /// that nothing was restarted.
-pub fn one_line(error: &anyhow::Error) -> String {
-    let text = format!("{error:#}");
-    let mut lines = text.lines();
-    let first = lines.next().unwrap_or("the secrets cannot be read");
-    let more = match lines.count() {
+pub fn one_line(error: &Error) -> String {
+    let problems = error.problems();
+    let first = problems
+        .first()
+        .map_or("the secrets cannot be read", String::as_str);
+    let more = match problems.len().saturating_sub(1) {
         0 => String::new(),
         n => format!(" (and {n} more)"),
     };
@@ -441,15 +441,19 @@ mod tests {
 
     #[test]
     fn a_reload_error_is_one_line_without_more() {
-        let one = anyhow::anyhow!("s.toml:2:5: invalid TOML: bad");
+        let one = Error::Message("s.toml:2:5: invalid TOML: bad".into());
         assert_eq!(
             one_line(&one),
             "s.toml:2:5: invalid TOML: bad; the program keeps running with the secrets it had"
         );
-        let three = anyhow::anyhow!("first\nsecond\nthird");
+        let three = Error::Flatten(
+            ["first", "second", "third"]
+                .map(|name| crate::flatten::FlattenError::UnknownOnly { name: name.into() })
+                .to_vec(),
+        );
         assert_eq!(
             one_line(&three),
-            "first (and 2 more); the program keeps running with the secrets it had"
+            "`--only first` matches no top-level key of the secrets: check the spelling (and 2 more); the program keeps running with the secrets it had"
         );
     }
 }

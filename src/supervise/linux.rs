@@ -10,8 +10,8 @@ use nix::unistd::Pid;
 
 use super::{Inputs, Options, Start};
 use crate::environment::{self, Pair};
-use crate::error::{self, ExitCode};
-use crate::launch::LaunchError;
+use crate::error::LaunchError;
+use crate::error::{self, Error, ExitCode};
 use crate::process::{Child, Event, Supervisor, wait_for};
 use crate::relay::{self, Relay, Stream};
 use crate::watch::{self, Watcher};
@@ -42,7 +42,7 @@ pub fn run(command: &[OsString], inputs: Inputs<'_>, options: &Options) -> ExitC
     let mut supervisor = match Supervisor::new() {
         Ok(supervisor) => supervisor,
         Err(errno) => {
-            error::report(&cannot_start(options, errno));
+            error::report(&Error::Message(cannot_start(options, errno)));
             return ExitCode::Failure;
         }
     };
@@ -58,9 +58,9 @@ pub fn run(command: &[OsString], inputs: Inputs<'_>, options: &Options) -> ExitC
                 Some(watcher)
             }
             Err(message) => {
-                error::report(&format!(
+                error::report(&Error::Message(format!(
                     "cannot watch for changes: {message}: run without `--watch`"
-                ));
+                )));
                 return ExitCode::Failure;
             }
         },
@@ -70,7 +70,7 @@ pub fn run(command: &[OsString], inputs: Inputs<'_>, options: &Options) -> ExitC
         None => match (inputs.compose)() {
             Ok(first) => first,
             Err(error) => {
-                error::report(&format!("{error:#}"));
+                error::report(&error);
                 return ExitCode::Failure;
             }
         },
@@ -129,7 +129,7 @@ struct Loop<'a> {
     supervisor: Supervisor,
     command: &'a [OsString],
     options: &'a Options,
-    compose: &'a mut dyn FnMut() -> anyhow::Result<Start>,
+    compose: &'a mut dyn FnMut() -> Result<Start, Error>,
     paths: &'a dyn Fn() -> Vec<PathBuf>,
     /// The program now running (or the last one started).
     child: Child,
@@ -254,10 +254,10 @@ impl Loop<'_> {
         } else {
             ""
         };
-        error::report(&format!(
+        error::report(&Error::Message(format!(
             "cannot read signals any more ({}): no longer forwarding them{restarting}{relaying}, waiting for the program to end",
             errno.desc()
-        ));
+        )));
         drop(self.streams);
         ExitCode::Child(self.status.unwrap_or_else(|| wait_for(self.child.pid)))
     }
@@ -304,7 +304,7 @@ impl Loop<'_> {
             watcher.update(&(self.paths)(), false);
         }
         match (self.compose)() {
-            Err(error) => error::report(&watch::one_line(&error)),
+            Err(error) => error::report(&Error::Message(watch::one_line(&error))),
             Ok(next) => {
                 let changes = environment::changed_names(&self.env, &next.env);
                 if changes.is_empty() {

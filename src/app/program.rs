@@ -1,0 +1,109 @@
+//! `inject -- COMMAND`: exec the program (SPEC §6.1), or stay as its parent (init mode,
+//! `--mask`, `--watch`: options of the one supervisor, SPEC §17).
+
+use super::{Prepared, prepare, with_sources};
+use crate::cli::Cli;
+use crate::error::{self, Error, ExitCode};
+use crate::{launch, mask, relay, source, supervise};
+
+pub(super) fn run(cli: &Cli) -> Result<ExitCode, Error> {
+    if cli.program.is_empty() {
+        return Err(Error::Message(
+            "nothing to run: put the command after `--`, e.g. `inject -- streamlit run app.py` (or see `inject --help`)".into(),
+        ));
+    }
+    if cli.watch.watch {
+        // `--watch` reads the sources itself, once its watches are in place.
+        return Ok(supervise(cli, None));
+    }
+    let prepared = start(cli)?;
+    if cli.start.mask.is_some() {
+        if cli.start.no_init {
+            return Err(Error::Message(
+                "`--mask` keeps inject as the program's parent, `--no-init` asks it to exec: drop one of them (or unset `INJECT_MASK`)".into(),
+            ));
+        }
+        return Ok(supervise(cli, Some(start_of(cli, &prepared))));
+    }
+    let start = &cli.start;
+    if !start.no_init && (start.init || is_pid1()) {
+        if cli.verbose {
+            error::note(
+                "note",
+                "init mode: inject stays as a supervisor of the program",
+            );
+        }
+        return Ok(supervise(cli, Some(start_of(cli, &prepared))));
+    }
+    Err(Error::Launch(launch::exec(
+        &cli.program,
+        &prepared.composed.env,
+    )))
+}
+
+/// What every start does, the first one and, under `--watch`, each restart: prepare, and
+/// name what is set (`-v`).
+fn start(cli: &Cli) -> Result<Prepared, Error> {
+    let prepared = prepare(cli, None)?;
+    if cli.verbose && !(prepared.variables.is_empty() && prepared.from_files.is_empty()) {
+        let names: Vec<&str> = prepared.injected().map(|v| v.name.as_str()).collect();
+        error::note("note", &format!("setting {}", names.join(", ")));
+    }
+    Ok(prepared)
+}
+
+/// Is inject the first process of its PID namespace (a container's entry point)?
+fn is_pid1() -> bool {
+    nix::unistd::getpid().as_raw() == 1
+}
+
+/// Stay as the program's parent. `first` is the start already prepared, `None` under
+/// `--watch`.
+fn supervise(cli: &Cli, first: Option<supervise::Start>) -> ExitCode {
+    let options = supervise::Options {
+        group: cli.start.group,
+        // PID 1 adopts orphans anyway.
+        subreaper: !is_pid1(),
+        mask: cli.start.mask.map(|when| relay::Settings {
+            when,
+            min_len: usize::try_from(cli.start.mask_min).unwrap_or(usize::MAX),
+        }),
+        watch: cli.watch.watch.then_some(supervise::Restart {
+            signal: cli.watch.restart_signal,
+            stop_timeout: cli.watch.stop_timeout,
+        }),
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    };
+    let paths = || with_sources(cli, |cx| source::inputs(&cli.selection.files, cx));
+    let mut compose = || start(cli).map(|prepared| start_of(cli, &prepared));
+    let inputs = supervise::Inputs {
+        first,
+        compose: &mut compose,
+        paths: &paths,
+    };
+    supervise::run(&cli.program, inputs, &options)
+}
+
+/// What one start of the program gets from what was prepared: the environment and, for
+/// `--mask`, the values to hide (those read through `NAME_FILE` are secrets too).
+fn start_of(cli: &Cli, prepared: &Prepared) -> supervise::Start {
+    let values = if cli.start.mask.is_some() {
+        mask::values_to_mask(&prepared.variables, &prepared.composed)
+            .into_iter()
+            .chain(
+                prepared
+                    .from_files
+                    .iter()
+                    .map(|v| (v.name.as_str(), v.value.as_bytes())),
+            )
+            .map(|(name, value)| (name.to_string(), value.to_vec()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    supervise::Start {
+        env: prepared.composed.env.clone(),
+        values,
+    }
+}
