@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::check::CheckFormat;
 use crate::export::ExportFormat;
 use crate::list::ListFormat;
-use crate::relay::MaskWhen;
+use crate::mask::MaskWhen;
 
 /// Run a program with the secrets of a Streamlit `secrets.toml` as environment variables.
 ///

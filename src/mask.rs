@@ -1,4 +1,5 @@
-//! PURE: the streaming redactor behind `--mask` (issue 5).
+//! PURE: the streaming redactor behind `--mask` (issue 5), and the terminal rule that says
+//! which of the program's streams go through it.
 //!
 //! Every secret of at least `min_len` bytes is replaced by `[masked:NAME]`, longest match first
 //! where secrets overlap. Output is byte-exact otherwise, and a secret split across any number
@@ -37,6 +38,52 @@ pub fn values_to_mask<'a>(
         }
     }
     values
+}
+
+/// Which of the program's output streams `--mask` relays through the redactor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MaskWhen {
+    /// Standard output and error, each unless it is a terminal
+    Auto,
+    /// Both streams, terminals too (the program then sees a pipe, not a terminal)
+    Always,
+}
+
+/// What `--mask` was asked to do.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    pub when: MaskWhen,
+    pub min_len: usize,
+}
+
+/// What inject knows of one of its own output descriptors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Descriptor {
+    pub terminal: bool,
+    /// Device and inode: two descriptors with the same are one file.
+    pub file: (u64, u64),
+}
+
+/// Which of the program's streams go through a pipe and the redactor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Routes {
+    pub stdout: bool,
+    pub stderr: bool,
+    /// Both are masked and inject's stdout and stderr are one file: one pipe for both,
+    /// written to stdout.
+    pub shared: bool,
+}
+
+/// The terminal rule. A stream inject's caller closed stays closed; a terminal is left
+/// alone unless `always`.
+pub fn routes(when: MaskWhen, stdout: Option<Descriptor>, stderr: Option<Descriptor>) -> Routes {
+    let masked = |d: Option<Descriptor>| d.is_some_and(|d| when == MaskWhen::Always || !d.terminal);
+    let (out, err) = (masked(stdout), masked(stderr));
+    Routes {
+        stdout: out,
+        stderr: err,
+        shared: out && err && stdout.map(|d| d.file) == stderr.map(|d| d.file),
+    }
 }
 
 pub struct Redactor {
@@ -357,6 +404,62 @@ fn gram(bytes: &[u8], at: usize) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_terminal_rule() {
+        let pipe = |ino| {
+            Some(Descriptor {
+                terminal: false,
+                file: (1, ino),
+            })
+        };
+        let tty = Some(Descriptor {
+            terminal: true,
+            file: (2, 7),
+        });
+        let routes_of = |stdout, stderr| Routes {
+            stdout,
+            stderr,
+            shared: false,
+        };
+        let rows = [
+            (MaskWhen::Auto, pipe(1), pipe(2), routes_of(true, true)),
+            (MaskWhen::Auto, tty, pipe(2), routes_of(false, true)),
+            (MaskWhen::Auto, pipe(1), tty, routes_of(true, false)),
+            (MaskWhen::Auto, tty, tty, routes_of(false, false)),
+            (MaskWhen::Auto, None, pipe(2), routes_of(false, true)),
+            (MaskWhen::Always, tty, pipe(2), routes_of(true, true)),
+            (MaskWhen::Always, None, None, routes_of(false, false)),
+            (
+                MaskWhen::Auto,
+                pipe(1),
+                pipe(1),
+                Routes {
+                    stdout: true,
+                    stderr: true,
+                    shared: true,
+                },
+            ),
+            (
+                MaskWhen::Always,
+                tty,
+                tty,
+                Routes {
+                    stdout: true,
+                    stderr: true,
+                    shared: true,
+                },
+            ),
+        ];
+        for (when, stdout, stderr, want) in rows {
+            assert_eq!(
+                routes(when, stdout, stderr),
+                want,
+                "{when:?} {stdout:?} {stderr:?}"
+            );
+        }
+    }
+
     use proptest::prelude::*;
 
     fn redactor(secrets: &[(&str, &str)]) -> Redactor {

@@ -27,83 +27,32 @@
 //!   hold a pipe open for ever. Signals are not forwarded any more (the PID may be reused).
 //!   A held tail is written only at the end of its stream: of a pipe still open, it is
 //!   dropped, as it may be the start of a secret.
+//!
+//! Linux only, as the supervisor is; the terminal rule itself is `mask::routes`.
+#![cfg(target_os = "linux")]
 
-#[cfg(target_os = "linux")]
-use crate::mask::Redactor;
-#[cfg(target_os = "linux")]
+use crate::mask::{Descriptor, MaskWhen, Redactor, Routes, Settings, routes};
 use crate::process::Redirect;
-
-/// Which of the program's output streams `--mask` relays through the redactor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum MaskWhen {
-    /// Standard output and error, each unless it is a terminal
-    Auto,
-    /// Both streams, terminals too (the program then sees a pipe, not a terminal)
-    Always,
-}
-
-/// What `--mask` was asked to do.
-#[derive(Clone, Copy, Debug)]
-pub struct Settings {
-    pub when: MaskWhen,
-    pub min_len: usize,
-}
-
-/// What inject knows of one of its own output descriptors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Descriptor {
-    pub terminal: bool,
-    /// Device and inode: two descriptors with the same are one file.
-    pub file: (u64, u64),
-}
-
-/// Which of the program's streams go through a pipe and the redactor.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Routes {
-    pub stdout: bool,
-    pub stderr: bool,
-    /// Both are masked and inject's stdout and stderr are one file: one pipe for both,
-    /// written to stdout.
-    pub shared: bool,
-}
-
-/// PURE: the terminal rule. A stream inject's caller closed stays closed; a terminal is left
-/// alone unless `always`.
-pub fn routes(when: MaskWhen, stdout: Option<Descriptor>, stderr: Option<Descriptor>) -> Routes {
-    let masked = |d: Option<Descriptor>| d.is_some_and(|d| when == MaskWhen::Always || !d.terminal);
-    let (out, err) = (masked(stdout), masked(stderr));
-    Routes {
-        stdout: out,
-        stderr: err,
-        shared: out && err && stdout.map(|d| d.file) == stderr.map(|d| d.file),
-    }
-}
 
 /// Bytes read from a pipe at once: small enough that the buffer stays in the CPU's cache
 /// while it is scanned and written (larger reads measured slower, see BENCHMARKS.md, `--mask`).
-#[cfg(target_os = "linux")]
 pub const CHUNK: usize = 128 * 1024;
 /// The capacity asked for each pipe (Linux's default limit for any user): fewer wake-ups
 /// than the default 64 KiB. When the kernel refuses, the pipe keeps its 64 KiB.
-#[cfg(target_os = "linux")]
 const PIPE_SIZE: libc::c_int = 1024 * 1024;
 /// After the program ended: stop draining a pipe that has been silent this long.
-#[cfg(target_os = "linux")]
 pub const QUIET: std::time::Duration = std::time::Duration::from_millis(100);
 /// After the program ended: stop draining this long after, whatever still comes.
-#[cfg(target_os = "linux")]
 pub const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The pipes of one start of the program: inject's read ends, each with its redactor, and
 /// the write ends the program gets as its standard output and error.
-#[cfg(target_os = "linux")]
 pub struct Relay {
     streams: Vec<Stream>,
     write_ends: Vec<std::os::fd::OwnedFd>,
     routes: Routes,
 }
 
-#[cfg(target_os = "linux")]
 impl Relay {
     /// Pipes for the streams the terminal rule masks. With nothing to mask (no secrets file
     /// in production, or only short values) there are none: the program writes to inject's
@@ -181,7 +130,6 @@ impl Relay {
     }
 }
 
-#[cfg(target_os = "linux")]
 fn describe_routes(routes: &Routes, settings: &Settings, values: &[(&str, &[u8])]) -> String {
     if !values.iter().any(|(_, v)| v.len() >= settings.min_len) {
         return format!(
@@ -207,7 +155,6 @@ fn describe_routes(routes: &Routes, settings: &Settings, values: &[(&str, &[u8])
 }
 
 /// Device, inode and whether it is a terminal; `None` when the descriptor is not open.
-#[cfg(target_os = "linux")]
 fn descriptor(fd: std::os::fd::BorrowedFd<'_>) -> Option<Descriptor> {
     let stat = nix::sys::stat::fstat(fd).ok()?;
     Some(Descriptor {
@@ -218,7 +165,6 @@ fn descriptor(fd: std::os::fd::BorrowedFd<'_>) -> Option<Descriptor> {
 }
 
 /// A close-on-exec pipe whose read end (inject's) does not block.
-#[cfg(target_os = "linux")]
 fn create_pipe() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd), nix::errno::Errno> {
     use nix::fcntl::{FcntlArg, OFlag, fcntl};
     let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
@@ -228,14 +174,12 @@ fn create_pipe() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd), nix::er
 }
 
 /// inject's own descriptor a stream is relayed to.
-#[cfg(target_os = "linux")]
 #[derive(Clone, Copy, Debug)]
 enum Target {
     Stdout,
     Stderr,
 }
 
-#[cfg(target_os = "linux")]
 impl Target {
     fn write_all(self, bytes: &[u8]) -> Result<(), nix::errno::Errno> {
         use std::os::fd::AsFd;
@@ -254,7 +198,6 @@ impl Target {
 }
 
 /// One of the program's streams on its way through the redactor.
-#[cfg(target_os = "linux")]
 pub struct Stream {
     /// inject's read end; `None` once the stream ended or its reader went away.
     pipe: Option<std::os::fd::OwnedFd>,
@@ -264,7 +207,6 @@ pub struct Stream {
     reported: bool,
 }
 
-#[cfg(target_os = "linux")]
 impl Stream {
     fn new(pipe: std::os::fd::OwnedFd, target: Target, redactor: Redactor) -> Self {
         Stream {
@@ -329,14 +271,12 @@ impl Stream {
 /// What the redactor decides, on its way out in order: small pieces (replacements, text
 /// between secrets) are gathered into one write, a long run of the program's own bytes is
 /// written as it is, without a copy. The first error stops the rest of the chunk.
-#[cfg(target_os = "linux")]
 struct Sink<'a> {
     target: Target,
     pending: &'a mut Vec<u8>,
     error: Option<nix::errno::Errno>,
 }
 
-#[cfg(target_os = "linux")]
 impl Sink<'_> {
     /// Pieces at least this long are written without being gathered first.
     const DIRECT: usize = 16 * 1024;
@@ -367,7 +307,6 @@ impl Sink<'_> {
 }
 
 /// Write all of `bytes`, waiting with `poll` when the caller left the descriptor non-blocking.
-#[cfg(target_os = "linux")]
 fn write_all(fd: std::os::fd::BorrowedFd<'_>, mut bytes: &[u8]) -> Result<(), nix::errno::Errno> {
     use nix::errno::Errno;
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -387,64 +326,4 @@ fn write_all(fd: std::os::fd::BorrowedFd<'_>, mut bytes: &[u8]) -> Result<(), ni
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_terminal_rule() {
-        let pipe = |ino| {
-            Some(Descriptor {
-                terminal: false,
-                file: (1, ino),
-            })
-        };
-        let tty = Some(Descriptor {
-            terminal: true,
-            file: (2, 7),
-        });
-        let routes_of = |stdout, stderr| Routes {
-            stdout,
-            stderr,
-            shared: false,
-        };
-        let rows = [
-            (MaskWhen::Auto, pipe(1), pipe(2), routes_of(true, true)),
-            (MaskWhen::Auto, tty, pipe(2), routes_of(false, true)),
-            (MaskWhen::Auto, pipe(1), tty, routes_of(true, false)),
-            (MaskWhen::Auto, tty, tty, routes_of(false, false)),
-            (MaskWhen::Auto, None, pipe(2), routes_of(false, true)),
-            (MaskWhen::Always, tty, pipe(2), routes_of(true, true)),
-            (MaskWhen::Always, None, None, routes_of(false, false)),
-            (
-                MaskWhen::Auto,
-                pipe(1),
-                pipe(1),
-                Routes {
-                    stdout: true,
-                    stderr: true,
-                    shared: true,
-                },
-            ),
-            (
-                MaskWhen::Always,
-                tty,
-                tty,
-                Routes {
-                    stdout: true,
-                    stderr: true,
-                    shared: true,
-                },
-            ),
-        ];
-        for (when, stdout, stderr, want) in rows {
-            assert_eq!(
-                routes(when, stdout, stderr),
-                want,
-                "{when:?} {stdout:?} {stderr:?}"
-            );
-        }
-    }
 }

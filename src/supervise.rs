@@ -4,8 +4,8 @@
 //! * always: forward every signal to the program (or its group with `-g`), reap every child,
 //!   end with the program's status (SPEC §6.2);
 //! * `--mask`: each start's output goes through a [`Relay`]; after the program ended, what it
-//!   wrote is drained (until each pipe ends, or nothing comes for [`relay::QUIET`], at most
-//!   [`relay::LINGER`]), and signals are not forwarded any more (the PID may be reused);
+//!   wrote is drained (until each pipe ends, or nothing comes for `relay::QUIET`, at most
+//!   `relay::LINGER`), and signals are not forwarded any more (the PID may be reused);
 //! * `--watch`: a change to the sources, once they are quiet, reads and composes again; a
 //!   different environment stops the program's group (the restart signal, then SIGKILL after
 //!   the stop timeout) and starts it again, with a new relay under `--mask`.
@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::environment::Pair;
-use crate::relay;
+use crate::mask;
 
 #[cfg(target_os = "linux")]
 mod linux;
@@ -32,7 +32,7 @@ pub struct Options {
     /// Adopt orphaned descendants (`PR_SET_CHILD_SUBREAPER`): when inject is not PID 1.
     pub subreaper: bool,
     /// `--mask`: relay the program's output through the redactor.
-    pub mask: Option<relay::Settings>,
+    pub mask: Option<mask::Settings>,
     /// `--watch`: restart the program when its secrets change.
     pub watch: Option<Restart>,
     /// Print no `restarting` line (`-q`).
@@ -74,12 +74,13 @@ pub fn run(
     _inputs: Inputs<'_>,
     options: &Options,
 ) -> crate::error::ExitCode {
-    crate::error::report(if options.watch.is_some() {
+    let message = if options.watch.is_some() {
         "`--watch` is only available on Linux: run without it, and start the program again after changing the secrets"
     } else if options.mask.is_some() {
         "`--mask` is only available on Linux: drop `--mask`, inject then runs the program in its place"
     } else {
         "init mode (`--init`) is only available on Linux: drop `--init`, inject then runs the program in its place"
-    });
+    };
+    crate::error::report(&crate::error::Error::Message(message.into()));
     crate::error::ExitCode::Failure
 }

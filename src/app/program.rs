@@ -4,7 +4,7 @@
 use super::{Prepared, prepare, with_sources};
 use crate::cli::Cli;
 use crate::error::{self, Error, ExitCode};
-use crate::{launch, mask, relay, source, supervise};
+use crate::{launch, mask, source, supervise};
 
 pub(super) fn run(cli: &Cli) -> Result<ExitCode, Error> {
     if cli.program.is_empty() {
@@ -64,7 +64,7 @@ fn supervise(cli: &Cli, first: Option<supervise::Start>) -> ExitCode {
         group: cli.start.group,
         // PID 1 adopts orphans anyway.
         subreaper: !is_pid1(),
-        mask: cli.start.mask.map(|when| relay::Settings {
+        mask: cli.start.mask.map(|when| mask::Settings {
             when,
             min_len: usize::try_from(cli.start.mask_min).unwrap_or(usize::MAX),
         }),
