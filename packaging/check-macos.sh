@@ -7,8 +7,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=$root/target/packaging-venv
-[[ -x $venv/bin/python3 ]] && "$venv/bin/python3" -c 'import ziglang' 2>/dev/null ||
-  { echo "check-macos.sh: run packaging/build.sh first (it makes the venv with zig)" >&2; exit 1; }
+if ! "$venv/bin/python3" -c 'import ziglang' 2>/dev/null; then
+  echo "check-macos.sh: run packaging/build.sh first (it makes the venv with zig)" >&2
+  exit 1
+fi
 
 wrappers=$root/target/zig-macos
 mkdir -p "$wrappers"

@@ -35,7 +35,8 @@ root_recipe="bookworm arm64 minbase python3,python3-venv,busybox-static"
 binfmt=/proc/sys/fs/binfmt_misc
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/Cargo.toml" | head -1)
 
-passed=0 failed=0 skipped=0
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 work=$(mktemp -d)
 inside="" # the run's folder in the arm64 root, as the host sees it
 # shellcheck disable=SC2317 # called by the trap
@@ -45,37 +46,10 @@ cleanup() {
   if [[ -d $arm_root.partial ]]; then remove "$arm_root.partial"; fi
   remove "$work"
 }
-# Unmount whatever is mounted under a folder (proc, and what a failed debootstrap left), deepest
-# first.
-unmount_under() {
-  local m
-  awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
-    umount "$m" 2>/dev/null || umount -l "$m" || true
-  done
-}
-# rm -rf of a folder, after unmounting what is mounted in it, never crossing into another file
-# system.
-remove() {
-  unmount_under "$1"
-  rm -rf --one-file-system "$1"
-}
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-pass() { echo "PASS: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() {
-  echo "$passed passed, $failed failed$( ((skipped)) && echo ", $skipped skipped")"
-  if ((failed)); then exit 1; fi
-  exit 0
-}
-# Something this test needs is missing: a failure in CI (where apt-get works), a skip elsewhere.
-unavailable() {
-  if [[ ${CI:-} == true ]]; then fail "$1"; else echo "skipped: needs $1"; skipped=$((skipped + 1)); fi
-}
-now() { date +%s.%N; }
-since() { python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$1" "$(now)"; }
 installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == *"ok installed" ]]; }
 # PASS when two files are identical, else FAIL naming the variables that differ (never a value).
 same_env() {

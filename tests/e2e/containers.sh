@@ -30,7 +30,8 @@ consumer=localhost/inject-consumer:$tag
 podman=(podman --runtime runc)
 limits=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 
-passed=0 failed=0 skipped=0
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 containers=() images=()
 work=$(mktemp -d)
 # shellcheck disable=SC2317 # called by the trap
@@ -40,32 +41,10 @@ cleanup() {
   for i in "${images[@]}"; do "${podman[@]}" rmi -f "$i" >/dev/null 2>&1 || true; done
   remove "$work"
 }
-# rm -rf of a folder, after unmounting whatever a failed debootstrap left mounted in it
-# (proc, sys, a bind of /dev), and never crossing into another file system.
-remove() {
-  local m
-  awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
-    umount -l "$m" || true
-  done
-  rm -rf --one-file-system "$1"
-}
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-pass() { echo "PASS: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() {
-  echo "$passed passed, $failed failed$( ((skipped)) && echo ", $skipped skipped")"
-  if ((failed)); then exit 1; fi
-  exit 0
-}
-# Something this test needs is missing: a failure in CI (where apt-get works), a skip elsewhere.
-unavailable() {
-  if [[ ${CI:-} == true ]]; then fail "$1"; else echo "skipped: needs $1"; skipped=$((skipped + 1)); fi
-}
-now() { date +%s.%N; }
-since() { python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.2f}")' "$1" "$(now)"; }
 # Compare an environment with tests/e2e/expected.py (the oracle for tests/e2e/secrets.toml);
 # prints one PASS/FAIL line naming variables, never a value. See check_env below.
 checks() {

@@ -20,7 +20,8 @@ here=$root/tests/e2e
 DIST=${DIST:-$root/target/dist}
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/Cargo.toml" | head -1)
 
-passed=0 failed=0 skipped=0
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 work=$(mktemp -d)
 dyno=""
 # shellcheck disable=SC2317 # called by the trap
@@ -31,17 +32,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass() { echo "PASS: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() {
-  echo "$passed passed, $failed failed$( ((skipped)) && echo ", $skipped skipped")"
-  if ((failed)); then exit 1; fi
-  exit 0
-}
-# A tool or registry this test needs is unavailable: a failure in CI, a skip elsewhere.
-unavailable() {
-  if [[ ${CI:-} == true ]]; then fail "$1"; else echo "skipped: needs $1"; skipped=$((skipped + 1)); fi
-}
 
 echo "== setup: the slug (APP stands for /app), inject $version from $DIST"
 command -v unshare >/dev/null || { unavailable "unshare (util-linux)"; finish; }
@@ -63,6 +53,7 @@ if ! "$app/.heroku/python/bin/pip" install --quiet --disable-pip-version-check -
   finish
 fi
 mkdir -p "$app/.profile.d"
+# shellcheck disable=SC2016 # expanded when the dyno sources it, as the buildpack's file is
 echo 'export PATH="$HOME/.heroku/python/bin:$PATH"' >"$app/.profile.d/python.sh"
 py=$app/.heroku/python/bin/python
 source_url=$("$py" -c 'import json, sys

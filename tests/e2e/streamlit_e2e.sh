@@ -14,7 +14,8 @@ here=$root/tests/e2e
 app=$root/examples/streamlit-trello
 artifacts=$root/target/e2e
 
-passed=0 failed=0 skipped=0
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 server=""
 work=$(mktemp -d)
 # shellcheck disable=SC2317 # called by the trap
@@ -24,18 +25,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass() { echo "PASS: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() {
-  echo "$passed passed, $failed failed$( ((skipped)) && echo ", $skipped skipped")"
-  if ((failed)); then exit 1; fi
-  exit 0
-}
-# Something this test installs is unavailable: a failure in CI (where pip and apt-get work), a
-# skip elsewhere.
-unavailable() {
-  if [[ ${CI:-} == true ]]; then fail "$1"; else echo "skipped: needs $1"; skipped=$((skipped + 1)); fi
-}
 # Run a Python checker; its PASS/FAIL lines count, and so does dying without printing any.
 checks() {
   local out status=0 script

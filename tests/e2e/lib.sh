@@ -1,0 +1,38 @@
+# What every e2e script shares: its tally, the closing line that CI reads ("N passed, N
+# failed"), the rule for a missing tool (a FAIL under CI=true, a skip elsewhere), timing, and
+# removing a folder that may still have something mounted in it. Sourced, not run.
+# shellcheck shell=bash
+
+passed=0 failed=0 skipped=0
+
+pass() { echo "PASS: $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+finish() {
+  echo "$passed passed, $failed failed$( ((skipped)) && echo ", $skipped skipped")"
+  if ((failed)); then exit 1; fi
+  exit 0
+}
+# Something this test needs is unavailable: a failure in CI (where pip and apt-get work), a
+# skip elsewhere.
+unavailable() {
+  if [[ ${CI:-} == true ]]; then fail "$1"; else echo "skipped: needs $1"; skipped=$((skipped + 1)); fi
+}
+
+now() { date +%s.%N; }
+# Seconds since a `now`, to two decimals.
+since() { python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.2f}")' "$1" "$(now)"; }
+
+# Unmount whatever is mounted under a folder (proc, what a failed debootstrap left), deepest
+# first.
+unmount_under() {
+  local m
+  awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
+    umount "$m" 2>/dev/null || umount -l "$m" || true
+  done
+}
+# rm -rf of a folder, after unmounting what is mounted in it, never crossing into another file
+# system.
+remove() {
+  unmount_under "$1"
+  rm -rf --one-file-system "$1"
+}
