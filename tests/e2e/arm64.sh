@@ -151,24 +151,6 @@ else
 fi
 
 echo "== 0. the arm64 Debian root"
-# The mirror apt already uses: the first URIs of a source for the suite bookworm.
-apt_mirror() {
-  local f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [[ -f $f ]] || continue
-    awk 'BEGIN { RS = ""; FS = "\n" }
-      { uri = ""; ok = 0
-        for (i = 1; i <= NF; i++) {
-          if ($i ~ /^URIs:/) { split($i, a, /[ \t]+/); uri = a[2] }
-          if ($i ~ /^Suites:/ && $i ~ /[ \t]bookworm([ \t]|$)/) ok = 1
-        }
-        if (ok && uri != "") { print uri; exit } }' "$f"
-  done | head -1 | grep . && return
-  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-    awk '$1 == "deb" && $0 ~ / bookworm / { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }' |
-    head -1 | grep . && return
-  echo http://deb.debian.org/debian
-}
 chroot=$(command -v chroot) # env -i leaves no PATH, and chroot lives in /usr/sbin
 # A command in a chroot, with a small fixed environment.
 in_root() {
@@ -185,7 +167,7 @@ else
   remove "$arm_root"
   remove "$arm_root.partial"
   mkdir -p "$(dirname "$arm_root")"
-  mirror=$(apt_mirror)
+  mirror=$(apt_mirror) || { fail "apt's sources name no mirror for bookworm (debootstrap needs one)"; finish; }
   echo "making the arm64 root ($root_recipe) with debootstrap --foreign from $mirror"
   t0=$(now)
   if ! debootstrap --arch=arm64 --foreign --variant=minbase --include=python3,python3-venv,busybox-static \

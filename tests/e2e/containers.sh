@@ -138,24 +138,6 @@ install -m 600 "$here/secrets.toml" "$work/secrets.toml"
 extra_secret=$(python3 -c 'import secrets; print(secrets.token_hex(20))')
 export DATABASE_URL="postgres://app:$extra_secret@db.invalid/app"
 
-# The mirror apt already uses: the first URIs of a source for the suite bookworm.
-apt_mirror() {
-  local f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [[ -f $f ]] || continue
-    awk 'BEGIN { RS = ""; FS = "\n" }
-      { uri = ""; ok = 0
-        for (i = 1; i <= NF; i++) {
-          if ($i ~ /^URIs:/) { split($i, a, /[ \t]+/); uri = a[2] }
-          if ($i ~ /^Suites:/ && $i ~ /[ \t]bookworm([ \t]|$)/) ok = 1
-        }
-        if (ok && uri != "") { print uri; exit } }' "$f"
-  done | head -1 | grep . && return
-  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-    awk '$1 == "deb" && $0 ~ / bookworm / { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }' |
-    head -1 | grep . && return
-  echo http://deb.debian.org/debian
-}
 
 echo "== 1. examples/docker/Dockerfile: Streamlit with inject from the local wheel, inject as PID 1"
 if ! have podman || ! have runc; then
@@ -165,7 +147,7 @@ elif "${podman[@]}" image exists "$base"; then
 elif ! have debootstrap; then
   unavailable "debootstrap (apt-get install debootstrap)"
 else
-  mirror=$(apt_mirror)
+  mirror=$(apt_mirror) || { fail "apt's sources name no mirror for bookworm (debootstrap needs one)"; finish; }
   echo "making $base with debootstrap from $mirror"
   t0=$(now)
   if debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates \

@@ -36,3 +36,23 @@ remove() {
   unmount_under "$1"
   rm -rf --one-file-system "$1"
 }
+
+# The Debian mirror apt already uses (debootstrap needs one): the first URIs of a source for
+# the suite bookworm; fails when there is none.
+apt_mirror() {
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -f $f ]] || continue
+    awk 'BEGIN { RS = ""; FS = "\n" }
+      { uri = ""; ok = 0
+        for (i = 1; i <= NF; i++) {
+          if ($i ~ /^URIs:/) { split($i, a, /[ \t]+/); uri = a[2] }
+          if ($i ~ /^Suites:/ && $i ~ /[ \t]bookworm([ \t]|$)/) ok = 1
+        }
+        if (ok && uri != "") { print uri; exit } }' "$f"
+  done | head -1 | grep . && return
+  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+    awk '$1 == "deb" && $0 ~ / bookworm / { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }' |
+    head -1 | grep . && return
+  return 1
+}
