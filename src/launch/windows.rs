@@ -6,20 +6,27 @@
 //! `cmd.exe` reads them, since Rust 1.77.2). While inject waits, Ctrl+C and Ctrl+Break are
 //! the program's: inject, on the same console, ignores them. The program runs in a job object
 //! that kills its processes when inject's handle to it closes, so killing inject never leaves
-//! the program running on its own. It joins the job just after it started: a process it
-//! starts in that first instant stays outside.
+//! the program running on its own. The program starts suspended and runs only once it is in
+//! the job, so no process of its own starts outside.
 
 use std::ffi::{OsStr, OsString};
 use std::os::windows::io::AsRawHandle;
+use std::os::windows::process::CommandExt;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, Command};
 
-use windows_sys::Win32::Foundation::{CloseHandle, FALSE, HANDLE, TRUE};
+use windows_sys::Win32::Foundation::{CloseHandle, FALSE, HANDLE, INVALID_HANDLE_VALUE, TRUE};
 use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, CTRL_C_EVENT, SetConsoleCtrlHandler};
+use windows_sys::Win32::System::Diagnostics::ToolHelp::{
+    CreateToolhelp32Snapshot, TH32CS_SNAPTHREAD, THREADENTRY32, Thread32First, Thread32Next,
+};
 use windows_sys::Win32::System::JobObjects::{
     AssignProcessToJobObject, CreateJobObjectW, JOB_OBJECT_LIMIT_BREAKAWAY_OK,
     JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE, JOBOBJECT_EXTENDED_LIMIT_INFORMATION,
     JobObjectExtendedLimitInformation, SetInformationJobObject,
+};
+use windows_sys::Win32::System::Threading::{
+    CREATE_SUSPENDED, OpenThread, ResumeThread, THREAD_SUSPEND_RESUME,
 };
 use windows_sys::core::BOOL;
 
@@ -47,9 +54,10 @@ pub fn run(command: &[OsString], env: &[Pair]) -> Result<ExitCode, LaunchError> 
         .args(&command[1..])
         .env_clear()
         .envs(env.iter().map(|(name, value)| (name, value)))
+        .creation_flags(CREATE_SUSPENDED)
         .spawn()
         .map_err(|error| cannot_start(&shown, &error))?;
-    if let Err(error) = job.assign(&child) {
+    if let Err(error) = job.assign(&child).and_then(|()| resume(&child)) {
         // Not left running on its own: inject could not promise to end it.
         let _ = child.kill();
         let _ = child.wait();
@@ -124,10 +132,55 @@ fn ignore_console_interrupts() -> Result<(), LaunchError> {
     Ok(())
 }
 
+/// Let the program, started suspended, run: resume its one thread. std keeps the thread's
+/// handle to itself, so the thread is found by its process in a snapshot of the system's.
+fn resume(child: &Child) -> Result<(), LaunchError> {
+    // SAFETY: valid flags; the process id is ignored for a snapshot of threads.
+    let snapshot = unsafe { CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0) };
+    if snapshot == INVALID_HANDLE_VALUE {
+        return Err(failure("cannot start the program"));
+    }
+    let snapshot = Handle(snapshot);
+    // SAFETY: an all-zero THREADENTRY32 is a valid value; `dwSize` is set below.
+    let mut entry: THREADENTRY32 = unsafe { std::mem::zeroed() };
+    entry.dwSize = u32::try_from(std::mem::size_of::<THREADENTRY32>()).unwrap_or(u32::MAX);
+    let mut resumed = false;
+    // SAFETY: `snapshot.0` is an open snapshot and `entry` a THREADENTRY32 with its size set.
+    let mut more = unsafe { Thread32First(snapshot.0, &mut entry) } != 0;
+    while more {
+        if entry.th32OwnerProcessID == child.id() {
+            // SAFETY: a thread id from the snapshot; the handle is not inherited.
+            let thread = unsafe { OpenThread(THREAD_SUSPEND_RESUME, FALSE, entry.th32ThreadID) };
+            if !thread.is_null() {
+                let thread = Handle(thread);
+                // SAFETY: `thread.0` is open with THREAD_SUSPEND_RESUME.
+                resumed |= unsafe { ResumeThread(thread.0) } != u32::MAX;
+            }
+        }
+        // SAFETY: as for `Thread32First`.
+        more = unsafe { Thread32Next(snapshot.0, &mut entry) } != 0;
+    }
+    if resumed {
+        Ok(())
+    } else {
+        Err(failure("cannot start the program"))
+    }
+}
+
+/// A handle inject owns and closes once.
+struct Handle(HANDLE);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` is an open handle this `Handle` owns.
+        unsafe { CloseHandle(self.0) };
+    }
+}
+
 /// A job object for the program, whose processes are killed when its one handle, inject's,
 /// closes: when inject ends, however it ends. The program's children join it as they start.
 /// A program may still break away on purpose (`BREAKAWAY_OK`).
-struct Job(HANDLE);
+struct Job(Handle);
 
 impl Job {
     fn new() -> Result<Job, LaunchError> {
@@ -136,17 +189,17 @@ impl Job {
         if handle.is_null() {
             return Err(failure("cannot create a job object for the program"));
         }
-        let job = Job(handle);
+        let job = Job(Handle(handle));
         // SAFETY: an all-zero JOBOBJECT_EXTENDED_LIMIT_INFORMATION is a valid value: no limits.
         let mut limits: JOBOBJECT_EXTENDED_LIMIT_INFORMATION = unsafe { std::mem::zeroed() };
         limits.BasicLimitInformation.LimitFlags =
             JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_BREAKAWAY_OK;
         let size = u32::try_from(std::mem::size_of_val(&limits)).unwrap_or(u32::MAX);
-        // SAFETY: `job.0` is the job just created; `limits` is the structure the class names,
+        // SAFETY: `job.0.0` is the job just created; `limits` is the structure the class names,
         // and `size` its size.
         let set = unsafe {
             SetInformationJobObject(
-                job.0,
+                job.0.0,
                 JobObjectExtendedLimitInformation,
                 std::ptr::from_ref(&limits).cast(),
                 size,
@@ -161,19 +214,12 @@ impl Job {
     /// inject itself stays outside: a job holding inject would be inherited by every
     /// process it starts, and wine 8.0's server crashes when such a job closes.
     fn assign(&self, child: &std::process::Child) -> Result<(), LaunchError> {
-        // SAFETY: `self.0` is a valid job handle and the child's handle is open while `child`
+        // SAFETY: `self.0.0` is a valid job handle and the child's handle is open while `child`
         // lives.
-        if unsafe { AssignProcessToJobObject(self.0, child.as_raw_handle().cast()) } == 0 {
+        if unsafe { AssignProcessToJobObject(self.0.0, child.as_raw_handle().cast()) } == 0 {
             return Err(failure("cannot place the program in a job object"));
         }
         Ok(())
-    }
-}
-
-impl Drop for Job {
-    fn drop(&mut self) {
-        // SAFETY: `self.0` is a handle this `Job` owns and closes once.
-        unsafe { CloseHandle(self.0) };
     }
 }
 
