@@ -37,6 +37,7 @@ fi
 
 work=$(mktemp -d)
 export WINEARCH=win64 WINEPREFIX=$work/prefix WINEDEBUG=-all
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
   /usr/lib/wine/wineserver -k 2>/dev/null || true
   rm -rf "$work"
@@ -119,7 +120,11 @@ printf 'not = [toml\n' >"$work/project/.streamlit/secrets.toml"
 rm -r "$work/project/.streamlit"
 
 # The global folder is %USERPROFILE%\.streamlit, whatever HOME says.
-profile=$(cd "$WINEPREFIX/drive_c/users" && ls | grep -vx Public | head -1)
+profile=
+for dir in "$WINEPREFIX"/drive_c/users/*/; do
+  dir=${dir%/}
+  [[ ${dir##*/} == Public ]] || profile=${dir##*/}
+done
 mkdir -p "$WINEPREFIX/drive_c/users/$profile/.streamlit"
 printf '[global]\ntoken = "g-1"\n' >"$WINEPREFIX/drive_c/users/$profile/.streamlit/secrets.toml"
 (cd "$work/project" && capture windows "$wine" "$inject" list)
@@ -137,9 +142,11 @@ else
   diff <(cut -d= -f1 <<<"$want") <(cut -d= -f1 <<<"$got") | sed 's/^/    /' || true
 fi
 
-capture windows "$wine" "$inject" -- shim 'two words' 'say "hi"' 'back\slash\' 'a"b c' '' 'end'
+# shellcheck disable=SC1003 # a backslash is an argument's last character
+shim_args=('two words' 'say "hi"' 'back\slash\' 'a"b c' '' 'end')
+capture windows "$wine" "$inject" -- shim "${shim_args[@]}"
 expect "a .cmd shim found through PATHEXT gets its arguments exactly" \
-  "$(printf '[%s]\n' 'two words' 'say "hi"' 'back\slash\' 'a"b c' '' 'end')" "" 0
+  "$(printf '[%s]\n' "${shim_args[@]}")" "" 0
 
 capture windows "$wine" "$inject" -- cmd /c exit 7
 expect "the program's exit code passes through (cmd /c exit 7)" "" "" 7
@@ -152,7 +159,7 @@ expect "a program not found: 127" "" \
 
 capture windows "$wine" "$inject" -- notexe
 if [[ $(cat "$work/windows.rc") == 126 && -z $(cat "$work/windows.out") ]] &&
-  grep -qx 'inject: error: cannot run `notexe`: .*' "$work/windows.err"; then
+  grep -qx "inject: error: cannot run \`notexe\`: .*" "$work/windows.err"; then
   pass "a file that is not a program: 126 ($(cat "$work/windows.err"))"
 else
   fail "a file that is not a program: status $(cat "$work/windows.rc")"
@@ -165,8 +172,8 @@ fi
 marker=inject-job-$$
 # Prints the Linux PID of the wine process whose command line matches, once it appears.
 wine_pid() {
-  local i
-  for i in $(seq 50); do
+  local _
+  for _ in $(seq 50); do
     pgrep -f -- "$1" && return
     sleep 0.2
   done
@@ -178,10 +185,10 @@ after_parent_killed() {
   local parent_pattern=$1 child_pattern=$2 parent child
   shift 2
   (sleep 30 | "$wine" "$@" >/dev/null 2>&1 &)
-  parent=$(wine_pid "$parent_pattern") && child=$(wine_pid "$child_pattern") || {
+  if ! parent=$(wine_pid "$parent_pattern") || ! child=$(wine_pid "$child_pattern"); then
     echo "did not start"
     return
-  }
+  fi
   kill -9 "$parent"
   sleep 3
   if kill -0 "$child" 2>/dev/null; then
