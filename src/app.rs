@@ -78,8 +78,11 @@ fn prepare(cli: &Cli, no_source: Option<&str>) -> Result<Prepared, Error> {
     })
 }
 
+/// Where Streamlit's global `.streamlit` folder lives: `~`, which is `%USERPROFILE%` on
+/// Windows (SPEC §18).
 fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME")
+    let name = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
+    std::env::var_os(name)
         .filter(|h| !h.is_empty())
         .map(PathBuf::from)
 }

@@ -293,6 +293,13 @@ pub fn json(sources: &[String], findings: &[Finding]) -> String {
 /// The secret files of a source with their permission bits: the file itself, or every
 /// regular file inside a secrets directory's folders. Unreadable entries are skipped: the
 /// source's own error already says why.
+#[cfg(not(unix))]
+pub fn probe_modes(_path: &Path) -> Vec<(String, u32)> {
+    // Windows has ACLs, not permission bits: nothing to report here.
+    Vec::new()
+}
+
+#[cfg(unix)]
 pub fn probe_modes(path: &Path) -> Vec<(String, u32)> {
     use std::os::unix::fs::PermissionsExt as _;
     let mode = |p: &Path| {

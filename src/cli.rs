@@ -304,9 +304,36 @@ fn parse_signal(text: &str) -> Result<i32, String> {
     } else {
         format!("SIG{upper}")
     };
+    signal_number(&name).ok_or_else(|| {
+        "not a signal: give a name such as `TERM`, `INT` or `HUP`, or a number".into()
+    })
+}
+
+#[cfg(unix)]
+fn signal_number(name: &str) -> Option<i32> {
     name.parse::<nix::sys::signal::Signal>()
+        .ok()
         .map(|signal| signal as i32)
-        .map_err(|_| "not a signal: give a name such as `TERM`, `INT` or `HUP`, or a number".into())
+}
+
+/// Windows has no signals; `--watch`, their only user, says so when it runs. The POSIX numbers
+/// keep the option's parsing the same everywhere.
+#[cfg(not(unix))]
+fn signal_number(name: &str) -> Option<i32> {
+    const POSIX: [(&str, i32); 8] = [
+        ("SIGHUP", 1),
+        ("SIGINT", 2),
+        ("SIGQUIT", 3),
+        ("SIGKILL", 9),
+        ("SIGUSR1", 10),
+        ("SIGUSR2", 12),
+        ("SIGTERM", 15),
+        ("SIGCONT", 18),
+    ];
+    POSIX
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, number)| *number)
 }
 
 /// Seconds as a non-negative decimal number (`10`, `0.5`).

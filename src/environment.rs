@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
 
 use rustc_hash::FxHashMap;
 
@@ -57,7 +56,7 @@ impl Composed {
     pub fn inherited<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a OsStr> {
         self.env
             .iter()
-            .filter(move |(n, _)| n.as_bytes() == name.as_bytes())
+            .filter(move |(n, _)| n.as_encoded_bytes() == name.as_bytes())
             .map(|(_, value)| value.as_os_str())
     }
 }
@@ -84,7 +83,7 @@ pub fn compose(inherited: Vec<Pair>, variables: &[Variable], settings: &Settings
         let mut index: FxHashMap<&[u8], usize> = FxHashMap::default();
         index.reserve(env.len());
         for (i, (name, _)) in env.iter().enumerate() {
-            index.entry(name.as_bytes()).or_insert(i);
+            index.entry(name.as_encoded_bytes()).or_insert(i);
         }
         for (v, variable) in variables.iter().enumerate() {
             match index.get(variable.name.as_bytes()) {
@@ -94,7 +93,7 @@ pub fn compose(inherited: Vec<Pair>, variables: &[Variable], settings: &Settings
             }
         }
         for (i, (name, _)) in env.iter().enumerate() {
-            let first = index.get(name.as_bytes()).copied().unwrap_or(i);
+            let first = index.get(name.as_encoded_bytes()).copied().unwrap_or(i);
             dropped[i] = first != i && replace[first].is_some();
         }
     }

@@ -16,17 +16,24 @@ pub(crate) mod environment;
 pub(crate) mod error;
 pub(crate) mod export;
 pub(crate) mod flatten;
+#[cfg(unix)]
+pub(crate) mod launch;
+// No exec on Windows: the same module starts the program and waits for it (SPEC §18).
+#[cfg(windows)]
+#[path = "launch/windows.rs"]
 pub(crate) mod launch;
 pub(crate) mod list;
 pub(crate) mod mask;
 pub(crate) mod parse;
 pub(crate) mod process;
+#[cfg(unix)]
 pub(crate) mod relay;
 pub(crate) mod require;
 pub mod source;
 pub(crate) mod store;
 pub(crate) mod supervise;
 pub(crate) mod value;
+#[cfg(unix)]
 pub(crate) mod watch;
 
 /// The whole program: parse `args` (the program's name first), run, return the exit status.

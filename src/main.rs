@@ -1,17 +1,18 @@
 //! The entry point. `no_main` keeps Rust's runtime start-up out of the way: it would set
 //! SIGPIPE to ignored before `main`, and an exec'd program would inherit that (SPEC §6.1).
-#![cfg_attr(not(test), no_main)]
+//! Windows has no exec and no SIGPIPE: there a plain `main` does (SPEC §18).
+#![cfg_attr(all(unix, not(test)), no_main)]
 
-#[cfg(not(test))]
+#[cfg(all(unix, not(test)))]
 use std::ffi::{CStr, OsString, c_char, c_int};
-#[cfg(not(test))]
+#[cfg(all(unix, not(test)))]
 use std::os::unix::ffi::OsStringExt;
 
 // Not in `cargo test`'s build of the binary, which needs libtest's own `main`.
 // The arguments are taken from here, not from `std::env::args_os()`: with `no_main`, std learns
 // them only where the C library hands argc/argv to `.init_array` (glibc does, musl does not), so
 // on a static musl build `args_os()` would be empty.
-#[cfg(not(test))]
+#[cfg(all(unix, not(test)))]
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let count = usize::try_from(argc).unwrap_or(0);
@@ -24,4 +25,10 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         })
         .collect();
     inject::main(args)
+}
+
+/// Windows: a child's exit code is 32 bits (`0xC000013A` after Ctrl+C) and passes through whole.
+#[cfg(all(windows, not(test)))]
+fn main() {
+    std::process::exit(inject::main(std::env::args_os().collect()))
 }

@@ -12,7 +12,6 @@
 //! starting before `q` can appear later, so every match starting before `q` is final.
 
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 
 use aho_corasick::{AhoCorasick, Input, Match, MatchKind, PatternID};
 
@@ -33,7 +32,9 @@ pub fn values_to_mask<'a>(
     for (variable, outcome) in composed.zip(variables) {
         values.push((variable.name.as_str(), variable.value.as_bytes()));
         if outcome == Outcome::Kept {
-            let inherited = composed.inherited(&variable.name).map(OsStr::as_bytes);
+            let inherited = composed
+                .inherited(&variable.name)
+                .map(OsStr::as_encoded_bytes);
             values.extend(inherited.map(|value| (variable.name.as_str(), value)));
         }
     }

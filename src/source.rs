@@ -103,7 +103,7 @@ pub fn load(explicit: &[OsString], cx: &Context) -> Result<Vec<Loaded>, SourceEr
 fn read_default(path: &Path) -> Option<Result<Loaded, SourceError>> {
     match fs::metadata(path) {
         Err(error) if error.kind() == io::ErrorKind::NotFound => None,
-        Err(error) if error.raw_os_error() == Some(nix::libc::ENOTDIR) => None,
+        Err(error) if error.kind() == io::ErrorKind::NotADirectory => None,
         Err(error) => Some(Err(io_error(path, error))),
         Ok(meta) if meta.is_dir() => Some(read_directory(path)),
         Ok(_) => Some(read_toml_file(path)),
@@ -207,7 +207,9 @@ fn secrets_files_variable(cx: &Context) -> Option<Vec<PathBuf>> {
 
 /// The global then the project config file; the later one's setting wins.
 fn config_files(cx: &Context) -> Vec<PathBuf> {
-    let global = cx.home.map(|home| home.join(".streamlit/config.toml"));
+    let global = cx
+        .home
+        .map(|home| home.join(".streamlit").join("config.toml"));
     global
         .into_iter()
         .chain([PathBuf::from(".streamlit/config.toml")])
@@ -216,7 +218,9 @@ fn config_files(cx: &Context) -> Vec<PathBuf> {
 
 /// The global then the project `secrets.toml`.
 fn default_paths(cx: &Context) -> Vec<PathBuf> {
-    let global = cx.home.map(|home| home.join(".streamlit/secrets.toml"));
+    let global = cx
+        .home
+        .map(|home| home.join(".streamlit").join("secrets.toml"));
     global
         .into_iter()
         .chain([PathBuf::from(".streamlit/secrets.toml")])
@@ -232,7 +236,7 @@ fn is_remote(spec: &OsStr) -> bool {
 fn secrets_files_setting(config: &Path) -> Result<Option<Vec<PathBuf>>, SourceError> {
     match fs::read(config) {
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(error) if error.raw_os_error() == Some(nix::libc::ENOTDIR) => Ok(None),
+        Err(error) if error.kind() == io::ErrorKind::NotADirectory => Ok(None),
         Err(error) => Err(io_error(config, error)),
         Ok(bytes) => Ok(parse::secrets_files(&display(config), &bytes)?),
     }

@@ -35,10 +35,22 @@ pub(super) fn run(cli: &Cli) -> Result<ExitCode, Error> {
         }
         return Ok(supervise(cli, Some(start_of(cli, &prepared))));
     }
+    launch_program(cli, &prepared)
+}
+
+/// Replace inject with the program (SPEC §6.1); returns only when it could not.
+#[cfg(unix)]
+fn launch_program(cli: &Cli, prepared: &Prepared) -> Result<ExitCode, Error> {
     Err(Error::Launch(launch::exec(
         &cli.program,
         &prepared.composed.env,
     )))
+}
+
+/// No exec on Windows: start the program, wait, and end with its code (SPEC §18).
+#[cfg(windows)]
+fn launch_program(cli: &Cli, prepared: &Prepared) -> Result<ExitCode, Error> {
+    launch::run(&cli.program, &prepared.composed.env).map_err(Error::Launch)
 }
 
 /// What every start does, the first one and, under `--watch`, each restart: prepare, and
@@ -53,8 +65,15 @@ fn start(cli: &Cli) -> Result<Prepared, Error> {
 }
 
 /// Is inject the first process of its PID namespace (a container's entry point)?
+#[cfg(unix)]
 fn is_pid1() -> bool {
     nix::unistd::getpid().as_raw() == 1
+}
+
+/// Windows has no PID 1 to be: init mode is only ever asked for (`--init`).
+#[cfg(not(unix))]
+fn is_pid1() -> bool {
+    false
 }
 
 /// Stay as the program's parent. `first` is the start already prepared, `None` under
