@@ -26,6 +26,7 @@ pub(crate) mod list;
 pub(crate) mod mask;
 pub(crate) mod parse;
 pub(crate) mod process;
+pub(crate) mod pty;
 #[cfg(unix)]
 pub(crate) mod relay;
 pub(crate) mod require;

@@ -46,7 +46,7 @@ pub fn values_to_mask<'a>(
 pub enum MaskWhen {
     /// Standard output and error, each unless it is a terminal
     Auto,
-    /// Both streams, terminals too (the program then sees a pipe, not a terminal)
+    /// Both streams, terminals too (on a pseudo-terminal, so the program still sees one)
     Always,
 }
 
@@ -65,25 +65,33 @@ pub struct Descriptor {
     pub file: (u64, u64),
 }
 
-/// Which of the program's streams go through a pipe and the redactor.
+/// Which of the program's streams go through the redactor, and how: a pipe, or for a
+/// terminal a pseudo-terminal (SPEC §16), so that the program still sees a terminal.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Routes {
     pub stdout: bool,
     pub stderr: bool,
-    /// Both are masked and inject's stdout and stderr are one file: one pipe for both,
-    /// written to stdout.
+    /// Both are masked and inject's stdout and stderr are one file: one pipe (or one pty)
+    /// for both, written to stdout.
     pub shared: bool,
+    /// The masked stdout is a terminal: the program's stdout is a pty.
+    pub stdout_pty: bool,
+    /// The masked stderr is a terminal: the program's stderr is a pty (the same one).
+    pub stderr_pty: bool,
 }
 
 /// The terminal rule. A stream inject's caller closed stays closed; a terminal is left
-/// alone unless `always`.
+/// alone unless `always`, and then masked on a pty.
 pub fn routes(when: MaskWhen, stdout: Option<Descriptor>, stderr: Option<Descriptor>) -> Routes {
     let masked = |d: Option<Descriptor>| d.is_some_and(|d| when == MaskWhen::Always || !d.terminal);
+    let on_pty = |d: Option<Descriptor>| masked(d) && d.is_some_and(|d| d.terminal);
     let (out, err) = (masked(stdout), masked(stderr));
     Routes {
         stdout: out,
         stderr: err,
         shared: out && err && stdout.map(|d| d.file) == stderr.map(|d| d.file),
+        stdout_pty: on_pty(stdout),
+        stderr_pty: on_pty(stderr),
     }
 }
 
@@ -421,7 +429,7 @@ mod tests {
         let routes_of = |stdout, stderr| Routes {
             stdout,
             stderr,
-            shared: false,
+            ..Routes::default()
         };
         let rows = [
             (MaskWhen::Auto, pipe(1), pipe(2), routes_of(true, true)),
@@ -429,16 +437,32 @@ mod tests {
             (MaskWhen::Auto, pipe(1), tty, routes_of(true, false)),
             (MaskWhen::Auto, tty, tty, routes_of(false, false)),
             (MaskWhen::Auto, None, pipe(2), routes_of(false, true)),
-            (MaskWhen::Always, tty, pipe(2), routes_of(true, true)),
+            (
+                MaskWhen::Always,
+                tty,
+                pipe(2),
+                Routes {
+                    stdout_pty: true,
+                    ..routes_of(true, true)
+                },
+            ),
+            (
+                MaskWhen::Always,
+                pipe(1),
+                tty,
+                Routes {
+                    stderr_pty: true,
+                    ..routes_of(true, true)
+                },
+            ),
             (MaskWhen::Always, None, None, routes_of(false, false)),
             (
                 MaskWhen::Auto,
                 pipe(1),
                 pipe(1),
                 Routes {
-                    stdout: true,
-                    stderr: true,
                     shared: true,
+                    ..routes_of(true, true)
                 },
             ),
             (
@@ -449,6 +473,8 @@ mod tests {
                     stdout: true,
                     stderr: true,
                     shared: true,
+                    stdout_pty: true,
+                    stderr_pty: true,
                 },
             ),
         ];

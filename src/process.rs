@@ -13,7 +13,9 @@
 //!
 //! Job control: SIGTSTP, SIGTTIN and SIGTTOU sent to inject are forwarded like any other
 //! signal (the child stops, inject does not; SIGCONT is forwarded as well). Ctrl-Z on a
-//! terminal reaches the child's foreground group directly, as Ctrl-C does.
+//! terminal reaches the child's foreground group directly, as Ctrl-C does. On a pty of its
+//! own (`--mask=always` on a terminal) the child leads a new session instead, and the one
+//! loop stops inject with it (`pty::Console`); [`Event::Stopped`] says when it stopped.
 //!
 //! Other platforms: the supervisor needs `signalfd` and `PR_SET_CHILD_SUBREAPER`; `app`
 //! refuses every supervising mode there, once.
@@ -51,13 +53,22 @@ const KERNEL_SIGSET_BYTES: usize = if cfg!(any(
 /// may be close-on-exec (the copies on 1 and 2 are not), but must not be 1 or 2 already.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Redirect<'a> {
+    pub stdin: Option<BorrowedFd<'a>>,
     pub stdout: Option<BorrowedFd<'a>>,
     pub stderr: Option<BorrowedFd<'a>>,
+    /// A pseudo-terminal's slave: the child's controlling terminal, in a session of its own.
+    pub terminal: Option<BorrowedFd<'a>>,
 }
 
 impl Redirect<'_> {
     /// In the forked child: only system calls.
     fn apply(&self) -> Result<(), Errno> {
+        if let Some(fd) = self.terminal {
+            crate::pty::take_as_controlling(fd)?;
+        }
+        if let Some(fd) = self.stdin {
+            nix::unistd::dup2_stdin(fd)?;
+        }
         if let Some(fd) = self.stdout {
             nix::unistd::dup2_stdout(fd)?;
         }
@@ -82,7 +93,9 @@ pub enum Event {
     /// A child of inject was reaped: one started by `spawn` or an orphan it adopted.
     /// `code` is the exit status, or 128+N for a child killed by signal N.
     Exited { pid: Pid, code: i32 },
-    /// The caller's descriptor at this index is readable, or hung up.
+    /// A child of inject stopped (SIGTSTP, SIGSTOP, SIGTTIN, SIGTTOU).
+    Stopped { pid: Pid },
+    /// The caller's descriptor at this index is ready as asked, or hung up.
     Ready(usize),
 }
 
@@ -162,9 +175,12 @@ impl Supervisor {
             Err(errno) => Err(cannot("cannot create a process", errno)),
             Ok(ForkResult::Child) => {
                 drop(report);
-                let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
-                if let Some(terminal) = &self.terminal {
-                    let _ = nix::unistd::tcsetpgrp(&terminal.file, nix::unistd::getpid());
+                // On a pty of its own, the child leads a new session (`Redirect::apply`).
+                if redirect.terminal.is_none() {
+                    let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
+                    if let Some(terminal) = &self.terminal {
+                        let _ = nix::unistd::tcsetpgrp(&terminal.file, nix::unistd::getpid());
+                    }
                 }
                 let _ = set_mask(&self.inherited_mask);
                 let errno = match redirect.apply() {
@@ -179,8 +195,12 @@ impl Supervisor {
             Ok(ForkResult::Parent { child }) => {
                 drop(reported);
                 // Also here, so the group exists before the first signal is forwarded to
-                // it; fails harmlessly once the child has exec'd or ended.
-                let _ = nix::unistd::setpgid(child, child);
+                // it; fails harmlessly once the child has exec'd or ended. Not for a child
+                // that makes its own session: as a group leader it could not. Its group
+                // exists once exec closed the report pipe.
+                if redirect.terminal.is_none() {
+                    let _ = nix::unistd::setpgid(child, child);
+                }
                 match read_errno(&report) {
                     None => Ok(Child { pid: child }),
                     Some(errno) => {
@@ -193,17 +213,17 @@ impl Supervisor {
         }
     }
 
-    /// Wait for a signal or for one of `extra` to become readable (or hang up), at most
-    /// `timeout`. SIGCHLD reaps every child that ended; each is one `Exited` event. An
-    /// empty list means the timeout passed.
+    /// Wait for a signal or for one of `extra` to be ready as its flags ask (or hang up),
+    /// at most `timeout`. SIGCHLD reaps every child that ended (each is one `Exited` event)
+    /// and tells of each that stopped. An empty list means the timeout passed.
     pub fn wait(
         &mut self,
-        extra: &[BorrowedFd<'_>],
+        extra: &[(BorrowedFd<'_>, PollFlags)],
         timeout: PollTimeout,
     ) -> Result<Vec<Event>, Errno> {
         let mut fds = Vec::with_capacity(1 + extra.len());
         fds.push(PollFd::new(self.signals.as_fd(), PollFlags::POLLIN));
-        fds.extend(extra.iter().map(|fd| PollFd::new(*fd, PollFlags::POLLIN)));
+        fds.extend(extra.iter().map(|(fd, flags)| PollFd::new(*fd, *flags)));
         loop {
             match poll(&mut fds, timeout) {
                 Err(Errno::EINTR) => {}
@@ -330,21 +350,21 @@ fn read_errno(pipe: &OwnedFd) -> Option<Errno> {
     (filled == bytes.len()).then(|| Errno::from_raw(i32::from_ne_bytes(bytes)))
 }
 
-/// Reap every child that has ended, without blocking. Raw `waitpid`: nix's loses the PID
-/// of a child killed by a real-time signal.
+/// Reap every child that has ended, and tell of each that stopped, without blocking. Raw
+/// `waitpid`: nix's loses the PID of a child killed by a real-time signal.
 fn reap(events: &mut Vec<Event>) {
     loop {
         let mut status = 0;
         // SAFETY: `status` is a valid place for the status to be written.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG | libc::WUNTRACED) };
         if pid <= 0 {
             return;
         }
+        let pid = Pid::from_raw(pid);
         if let Some(code) = exit_code(status) {
-            events.push(Event::Exited {
-                pid: Pid::from_raw(pid),
-                code,
-            });
+            events.push(Event::Exited { pid, code });
+        } else if libc::WIFSTOPPED(status) {
+            events.push(Event::Stopped { pid });
         }
     }
 }

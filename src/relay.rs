@@ -33,6 +33,7 @@
 
 use crate::mask::{Descriptor, MaskWhen, Redactor, Routes, Settings, routes};
 use crate::process::Redirect;
+use crate::pty::Pty;
 
 /// Bytes read from a pipe at once: small enough that the buffer stays in the CPU's cache
 /// while it is scanned and written (larger reads measured slower, see BENCHMARKS.md, `--mask`).
@@ -45,21 +46,31 @@ pub const QUIET: std::time::Duration = std::time::Duration::from_millis(100);
 /// After the program ended: stop draining this long after, whatever still comes.
 pub const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The pipes of one start of the program: inject's read ends, each with its redactor, and
-/// the write ends the program gets as its standard output and error.
+/// The pipes (or pseudo-terminal) of one start of the program: inject's read ends, each with
+/// its redactor, and the write ends the program gets as its standard output and error.
 pub struct Relay {
     streams: Vec<Stream>,
-    write_ends: Vec<std::os::fd::OwnedFd>,
+    out_pipe: Option<std::os::fd::OwnedFd>,
+    err_pipe: Option<std::os::fd::OwnedFd>,
+    /// The program's side of the pty, when a masked stream is a terminal (SPEC §16).
+    slave: Option<std::os::fd::OwnedFd>,
+    /// A second handle on the pty's master, for keys and window sizes (`pty::Console`).
+    master: Option<std::os::fd::OwnedFd>,
+    /// inject reads the terminal's keys (`pty::reads_keys`): the program reads its pty.
+    stdin_on_pty: bool,
     routes: Routes,
 }
 
 impl Relay {
-    /// Pipes for the streams the terminal rule masks. With nothing to mask (no secrets file
-    /// in production, or only short values) there are none: the program writes to inject's
-    /// stdout and stderr itself, at no cost. `note` says on stderr what is masked (`-v`).
+    /// Pipes for the streams the terminal rule masks, a pty for those that are terminals.
+    /// With nothing to mask (no secrets file in production, or only short values) there are
+    /// none: the program writes to inject's stdout and stderr itself, at no cost. `modes`
+    /// are the real terminal's, when inject has set it raw already (a restart under
+    /// `--watch`). `note` says on stderr what is masked (`-v`).
     pub fn open(
         settings: &Settings,
         values: &[(&str, &[u8])],
+        modes: Option<&nix::sys::termios::Termios>,
         note: bool,
     ) -> Result<Relay, String> {
         use std::os::fd::AsFd;
@@ -78,28 +89,55 @@ impl Relay {
             )
         };
         let mut first = Some(first);
-        // One redactor per pipe, the one already built first.
+        // One redactor per stream, the one already built first.
         let mut redactor = || first.take().map_or_else(build, Ok);
         let mut relay = Relay {
             streams: Vec::with_capacity(2),
-            write_ends: Vec::with_capacity(2),
+            out_pipe: None,
+            err_pipe: None,
+            slave: None,
+            master: None,
+            stdin_on_pty: false,
             routes,
         };
+        if routes.stdout_pty || routes.stderr_pty {
+            let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
+            let (target, terminal) = if routes.stdout_pty {
+                (Target::Stdout, stdout.as_fd())
+            } else {
+                (Target::Stderr, stderr.as_fd())
+            };
+            let no_pty = |e: nix::errno::Errno| {
+                format!("cannot start `--mask`: no pseudo-terminal: {}", e.desc())
+            };
+            let keys = crate::pty::reads_keys();
+            let pty = Pty::open(terminal, modes, keys).map_err(no_pty)?;
+            let master = pty
+                .master
+                .try_clone()
+                .map_err(|e| no_pty(nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0))))?;
+            relay
+                .streams
+                .push(Stream::new(pty.master, target, redactor()?));
+            relay.slave = Some(pty.slave);
+            relay.master = Some(master);
+            relay.stdin_on_pty = keys;
+        }
         let pipe =
             || create_pipe().map_err(|e| format!("cannot start `--mask`: no pipe: {}", e.desc()));
-        if routes.stdout {
+        if routes.stdout && !routes.stdout_pty {
             let (read, write) = pipe()?;
             relay
                 .streams
                 .push(Stream::new(read, Target::Stdout, redactor()?));
-            relay.write_ends.push(write);
+            relay.out_pipe = Some(write);
         }
-        if routes.stderr && !routes.shared {
+        if routes.stderr && !routes.stderr_pty && !routes.shared {
             let (read, write) = pipe()?;
             relay
                 .streams
                 .push(Stream::new(read, Target::Stderr, redactor()?));
-            relay.write_ends.push(write);
+            relay.err_pipe = Some(write);
         }
         if note {
             crate::error::note("note", &describe_routes(&routes, settings, values));
@@ -107,26 +145,36 @@ impl Relay {
         Ok(relay)
     }
 
-    /// Where the program's output goes instead of inject's own descriptors.
+    /// Where the program's standard streams go instead of inject's own descriptors.
     pub fn redirect(&self) -> Redirect<'_> {
         use std::os::fd::AsFd;
-        let stdout = self
-            .routes
-            .stdout
-            .then(|| self.write_ends.first().map(AsFd::as_fd))
-            .flatten();
-        let stderr = match (self.routes.stderr, self.routes.shared) {
-            (false, _) => None,
-            (true, true) => stdout,
-            (true, false) => self.write_ends.last().map(AsFd::as_fd),
+        let slave = self.slave.as_ref().map(AsFd::as_fd);
+        let stdout = if self.routes.stdout_pty {
+            slave
+        } else {
+            self.out_pipe.as_ref().map(AsFd::as_fd)
         };
-        Redirect { stdout, stderr }
+        let stderr = if self.routes.stderr_pty {
+            slave
+        } else if self.routes.shared {
+            stdout
+        } else {
+            self.err_pipe.as_ref().map(AsFd::as_fd)
+        };
+        Redirect {
+            stdin: slave.filter(|_| self.stdin_on_pty),
+            stdout,
+            stderr,
+            terminal: slave,
+        }
     }
 
-    /// The read ends, once the program started: only it may hold the write ends, so that the
-    /// pipes end when it (and its children) do.
-    pub fn into_streams(self) -> Vec<Stream> {
-        self.streams
+    /// The read ends, once the program started, and the pty's master for keys: only the
+    /// program may hold the write ends, so that the streams end when it (and its children) do.
+    pub fn into_streams(self) -> (Vec<Stream>, Option<crate::pty::Master>) {
+        let keys = self.stdin_on_pty;
+        let master = self.master.map(|fd| crate::pty::Master { fd, keys });
+        (self.streams, master)
     }
 }
 
@@ -138,6 +186,9 @@ fn describe_routes(routes: &Routes, settings: &Settings, values: &[(&str, &[u8])
         );
     }
     let masked = match (routes.stdout, routes.stderr) {
+        (true, true) if routes.shared && routes.stdout_pty => {
+            "stdout and stderr (one terminal: the program runs on a pseudo-terminal)"
+        }
         (true, true) if routes.shared => "stdout and stderr (one file: one pipe)",
         (true, true) => "stdout and stderr",
         (true, false) => "stdout",

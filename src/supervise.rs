@@ -8,7 +8,9 @@
 //!   `relay::LINGER`), and signals are not forwarded any more (the PID may be reused);
 //! * `--watch`: a change to the sources, once they are quiet, reads and composes again; a
 //!   different environment stops the program's group (the restart signal, then SIGKILL after
-//!   the stop timeout) and starts it again, with a new relay under `--mask`.
+//!   the stop timeout) and starts it again, with a new relay under `--mask`;
+//! * `--mask=always` on a terminal: the program runs on a pty (`pty`); the real terminal's
+//!   keys, window size and job control go through the loop as well.
 //!
 //! The loop is Linux code (`signalfd`, `PR_SET_CHILD_SUBREAPER`, in `supervise/linux.rs`);
 //! elsewhere [`run`] says so, the one place the platform is checked.

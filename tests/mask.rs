@@ -339,8 +339,9 @@ fn a_terminal_is_left_alone_unless_always() {
     // The program kept its terminal: it knows it, its colours and value arrive untouched.
     assert_eq!(terminal, format!("\x1b[32mterminal {KEY}\x1b[0m\r\n"));
     assert_eq!(stderr, "\x1b[32mpipe [masked:API_KEY]\x1b[0m\n");
+    // `always` masks the terminal too, and the program still sees one: a pty of its own.
     let (terminal, stderr) = on_a_terminal(&env, &["--mask=always"]);
-    assert_eq!(terminal, "\x1b[32mpipe [masked:API_KEY]\x1b[0m\r\n");
+    assert_eq!(terminal, "\x1b[32mterminal [masked:API_KEY]\x1b[0m\r\n");
     assert_eq!(stderr, "\x1b[32mpipe [masked:API_KEY]\x1b[0m\n");
 }
 

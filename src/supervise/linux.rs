@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::poll::PollTimeout;
+use nix::poll::{PollFlags, PollTimeout};
 use nix::unistd::Pid;
 
 use super::{Inputs, Options, Start};
@@ -13,6 +13,7 @@ use crate::environment::{self, Pair};
 use crate::error::LaunchError;
 use crate::error::{self, Error, ExitCode};
 use crate::process::{Child, Event, Supervisor, wait_for};
+use crate::pty::Console;
 use crate::relay::{self, Relay, Stream};
 use crate::watch::{self, Watcher};
 
@@ -75,7 +76,14 @@ pub fn run(command: &[OsString], inputs: Inputs<'_>, options: &Options) -> ExitC
             }
         },
     };
-    let (child, streams) = match spawn(&mut supervisor, command, options, &first, options.verbose) {
+    let (child, streams, master) = match spawn(
+        &mut supervisor,
+        command,
+        options,
+        &first,
+        None,
+        options.verbose,
+    ) {
         Ok(started) => started,
         Err(failure) => return failure.report(),
     };
@@ -94,34 +102,42 @@ pub fn run(command: &[OsString], inputs: Inputs<'_>, options: &Options) -> ExitC
         due: None,
         ending: false,
         stop: None,
+        console: master.map(Console::new),
     }
     .run()
 }
 
+/// What one start gives the loop: the program, its relayed streams, and the master of its
+/// pty when it runs on one.
+type Started = (Child, Vec<Stream>, Option<crate::pty::Master>);
+
 /// Start the program with `start`, its output through a new relay under `--mask`. Fails with
 /// exec mode's 126/127 error when it cannot be executed, 125 when no process (or pipe) can be
-/// made. `note` says what is masked (`-v`, the first start).
+/// made. `modes` are the real terminal's before inject set it raw; `note` says what is
+/// masked (`-v`, the first start).
 fn spawn(
     supervisor: &mut Supervisor,
     command: &[OsString],
     options: &Options,
     start: &Start,
+    modes: Option<&nix::sys::termios::Termios>,
     note: bool,
-) -> Result<(Child, Vec<Stream>), LaunchError> {
+) -> Result<Started, LaunchError> {
     let Some(settings) = options.mask else {
-        return Ok((supervisor.spawn(command, &start.env)?, Vec::new()));
+        return Ok((supervisor.spawn(command, &start.env)?, Vec::new(), None));
     };
     let values: Vec<(&str, &[u8])> = start
         .values
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_slice()))
         .collect();
-    let relay = Relay::open(&settings, &values, note).map_err(|message| LaunchError {
+    let relay = Relay::open(&settings, &values, modes, note).map_err(|message| LaunchError {
         code: ExitCode::Failure,
         message,
     })?;
     let child = supervisor.spawn_redirected(command, &start.env, &relay.redirect())?;
-    Ok((child, relay.into_streams()))
+    let (streams, master) = relay.into_streams();
+    Ok((child, streams, master))
 }
 
 /// The one loop's state.
@@ -147,6 +163,8 @@ struct Loop<'a> {
     /// SIGINT or SIGTERM came: the program's end is inject's, no restart any more.
     ending: bool,
     stop: Option<Stop>,
+    /// `--mask=always` on a terminal: the real terminal, while the program runs on a pty.
+    console: Option<Console>,
 }
 
 impl Loop<'_> {
@@ -180,9 +198,19 @@ impl Loop<'_> {
                 }),
             };
             let watcher = self.watcher.as_ref().filter(|_| self.status.is_none());
-            let mut fds: Vec<_> = watcher.map(Watcher::wake).into_iter().collect();
+            let readable = |fd| (fd, PollFlags::POLLIN);
+            let mut fds: Vec<_> = watcher
+                .map(Watcher::wake)
+                .map(readable)
+                .into_iter()
+                .collect();
             let first_stream = fds.len();
-            fds.extend(self.streams.iter().filter_map(Stream::pipe));
+            fds.extend(self.streams.iter().filter_map(Stream::pipe).map(readable));
+            let first_key = fds.len();
+            let console = self.console.as_ref().filter(|_| self.status.is_none());
+            fds.extend(console.and_then(Console::keys).map(readable));
+            let room = console.and_then(Console::waiting_master);
+            fds.extend(room.map(|fd| (fd, PollFlags::POLLOUT)));
             let events = self.supervisor.wait(&fds, timeout);
             drop(fds);
             let events = match events {
@@ -199,6 +227,11 @@ impl Loop<'_> {
                             self.due = Some(Instant::now() + watch::QUIET);
                         }
                     }
+                    Event::Ready(i) if i >= first_key => {
+                        if self.console.as_mut().is_some_and(Console::pass_keys) {
+                            self.supervisor.forward(&self.child, libc::SIGSTOP, true);
+                        }
+                    }
                     Event::Ready(i) => {
                         if buffer.is_empty() {
                             buffer.resize(relay::CHUNK, 0);
@@ -207,12 +240,19 @@ impl Loop<'_> {
                             stream.pump(&mut buffer, &mut pending);
                         }
                     }
-                    Event::Signal(signal) if self.status.is_none() => self.forward(signal),
+                    Event::Signal(signal) if self.status.is_none() => self.signalled(signal),
                     Event::Exited { pid, code } if pid == self.child.pid => match &mut self.stop {
                         Some(stop) => stop.exited = Some(code),
                         None => self.ended(code),
                     },
-                    Event::Signal(_) | Event::Exited { .. } => {}
+                    Event::Stopped { pid } if pid == self.child.pid && self.status.is_none() => {
+                        if let Some(console) = &mut self.console {
+                            // Ctrl-Z on the program's pty: the job stops as a whole.
+                            console.suspend();
+                            self.supervisor.forward(&self.child, libc::SIGCONT, true);
+                        }
+                    }
+                    Event::Signal(_) | Event::Exited { .. } | Event::Stopped { .. } => {}
                 }
             }
             if self.status.is_none()
@@ -229,6 +269,25 @@ impl Loop<'_> {
     fn ended(&mut self, code: i32) {
         self.status = Some(code);
         self.linger_until = Some(Instant::now() + relay::LINGER);
+    }
+
+    /// A signal for inject: the terminal's own go to the console on a pty, the rest on.
+    fn signalled(&mut self, signal: i32) {
+        if let Some(console) = &mut self.console {
+            match signal {
+                // The pty's kernel signals the program when its size changes.
+                libc::SIGWINCH => return console.resize(),
+                // `fg` or `bg`: take the terminal again if it is ours, then continue.
+                libc::SIGCONT => console.take(),
+                // A stop for the job: the program's orphaned group would drop these, so it
+                // stops with SIGSTOP, and inject follows it (`Event::Stopped`).
+                libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU => {
+                    return self.supervisor.forward(&self.child, libc::SIGSTOP, true);
+                }
+                _ => {}
+            }
+        }
+        self.forward(signal);
     }
 
     fn forward(&mut self, signal: i32) {
@@ -274,15 +333,21 @@ impl Loop<'_> {
                 {
                     // A program that cannot start again (126, 127) ends inject as it would
                     // have at the first start: there is nothing left to supervise.
-                    let (child, streams) = spawn(
+                    let modes = self.console.as_ref().and_then(Console::modes);
+                    let (child, streams, master) = spawn(
                         &mut self.supervisor,
                         self.command,
                         self.options,
                         &stop.next,
+                        modes,
                         false,
                     )?;
                     self.child = child;
                     self.streams.extend(streams);
+                    match (&mut self.console, master) {
+                        (Some(console), Some(master)) => console.follow(master),
+                        (console, master) => *console = master.map(Console::new).or(console.take()),
+                    }
                     self.env = stop.next.env;
                 }
                 _ => {
