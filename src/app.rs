@@ -14,6 +14,8 @@ use crate::error::{self, Error, ExitCode};
 use crate::flatten::{self, Variable};
 use crate::require::{self, RequireError, Requirement};
 use crate::source::{self, TemplateError};
+use crate::st_secrets;
+use crate::value::Table;
 
 /// Run the parsed command line; inject's exit status, or the error that ends it.
 pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
@@ -33,6 +35,8 @@ struct Prepared {
     /// Required names read through `NAME_FILE`.
     from_files: Vec<Variable>,
     composed: Composed,
+    /// `--st-secrets`: the tree Streamlit gets, as TOML text (SPEC §14).
+    st_secrets: Option<String>,
 }
 
 impl Prepared {
@@ -66,15 +70,43 @@ fn prepare(cli: &Cli, no_source: Option<&str>) -> Result<Prepared, Error> {
         error::note("note", &format!("no secrets source found: {note}"));
     }
     let mut composed = compose(cli, &variables);
-    let requirements = requirements(cli).map_err(Error::Template)?;
+    let (requirements, templates) = requirements(cli).map_err(Error::Template)?;
     let (from_files, errors) = resolve_required(&requirements, &mut composed.env);
     if !errors.is_empty() {
         return Err(Error::Require(errors));
     }
+    let st_secrets = if cli.start.st_secrets {
+        if loaded.is_empty() && templates.is_empty() {
+            return Err(Error::Message(
+                "`--st-secrets` has nothing to hand over: no secrets source was found and no `--require-from` template names a key; add one, or drop `--st-secrets`".into(),
+            ));
+        }
+        let mut tree = st_secrets::sources_part(merged, &cli.selection.only);
+        let env = &composed.env;
+        let lookup = |name: &str| {
+            env.iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.to_string_lossy().into_owned())
+        };
+        let mut errors = Vec::new();
+        for (table, leaves) in &templates {
+            if let Err(more) = st_secrets::add_template(&mut tree, table, leaves, &lookup) {
+                errors.extend(more);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::StSecrets(errors));
+        }
+        Some(st_secrets::to_toml(&tree))
+    } else {
+        None
+    };
     Ok(Prepared {
         variables,
         from_files,
         composed,
+        st_secrets,
     })
 }
 
@@ -116,8 +148,12 @@ fn compose(cli: &Cli, variables: &[Variable]) -> Composed {
     environment::compose(inherited, variables, &settings)
 }
 
-/// The names declared by `--require` and `--require-from`, or every reason a template fails.
-fn requirements(cli: &Cli) -> Result<Vec<Requirement>, Vec<TemplateError>> {
+/// A `--require-from` template and the variables its keys name.
+type Template = (Table, Vec<Variable>);
+
+/// The names declared by `--require` and `--require-from`, and the templates themselves, or
+/// every reason a template fails.
+fn requirements(cli: &Cli) -> Result<(Vec<Requirement>, Vec<Template>), Vec<TemplateError>> {
     let mut templates = Vec::new();
     let mut errors = Vec::new();
     for path in &cli.require.templates {
@@ -125,14 +161,15 @@ fn requirements(cli: &Cli) -> Result<Vec<Requirement>, Vec<TemplateError>> {
             Err(error) => errors.push(error),
             Ok(table) => {
                 match require::template_names(&table, &cli.selection.prefix, &cli.selection.allow) {
-                    Ok(names) => templates.push(names),
+                    Ok(names) => templates.push((table, names)),
                     Err(flat) => errors.extend(flat.into_iter().map(TemplateError::Flatten)),
                 }
             }
         }
     }
     if errors.is_empty() {
-        Ok(require::collect(&cli.require.names, &templates))
+        let names: Vec<Vec<Variable>> = templates.iter().map(|(_, n)| n.clone()).collect();
+        Ok((require::collect(&cli.require.names, &names), templates))
     } else {
         Err(errors)
     }

@@ -169,6 +169,13 @@ pub struct StartArgs {
         requires = "mask"
     )]
     pub mask_min: u32,
+
+    /// Hand Streamlit the secrets as a `secrets.toml` too, built in memory, for `st.secrets`
+    /// and `st.login`: the sources, plus each `--require-from` template key from its
+    /// variable. Nothing is written to disk (`STREAMLIT_SECRETS_FILES` names the memory);
+    /// Linux only
+    #[arg(long, env = "INJECT_ST_SECRETS")]
+    pub st_secrets: bool,
 }
 
 /// Names the program cannot start without (SPEC §5).

@@ -51,6 +51,9 @@ pub enum Error {
     Template(Vec<TemplateError>),
     #[error("{}", first(.0))]
     Require(Vec<RequireError>),
+    /// Template keys `--st-secrets` cannot type from their variables.
+    #[error("{}", first(.0))]
+    StSecrets(Vec<crate::st_secrets::TreeError>),
     /// Variables the chosen format cannot carry; nothing was exported.
     #[error("{}", first(.0))]
     Export(Vec<ExportError>),
@@ -92,6 +95,7 @@ impl Error {
             Error::Flatten(errors) => each(errors),
             Error::Template(errors) => each(errors),
             Error::Require(errors) => each(errors),
+            Error::StSecrets(errors) => each(errors),
             Error::Export(errors) => {
                 let mut lines = each(errors);
                 lines.push("nothing was exported".into());

@@ -31,6 +31,8 @@ pub(crate) mod pty;
 pub(crate) mod relay;
 pub(crate) mod require;
 pub mod source;
+pub(crate) mod st_memory;
+pub(crate) mod st_secrets;
 pub(crate) mod store;
 pub(crate) mod supervise;
 pub(crate) mod value;

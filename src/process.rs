@@ -58,6 +58,8 @@ pub struct Redirect<'a> {
     pub stderr: Option<BorrowedFd<'a>>,
     /// A pseudo-terminal's slave: the child's controlling terminal, in a session of its own.
     pub terminal: Option<BorrowedFd<'a>>,
+    /// A close-on-exec descriptor the child keeps, at its number (`--st-secrets`' memory).
+    pub keep: Option<BorrowedFd<'a>>,
 }
 
 impl Redirect<'_> {
@@ -65,6 +67,9 @@ impl Redirect<'_> {
     fn apply(&self) -> Result<(), Errno> {
         if let Some(fd) = self.terminal {
             crate::pty::take_as_controlling(fd)?;
+        }
+        if let Some(fd) = self.keep {
+            crate::st_memory::keep_open(fd)?;
         }
         if let Some(fd) = self.stdin {
             nix::unistd::dup2_stdin(fd)?;
@@ -144,17 +149,12 @@ impl Supervisor {
     }
 
     /// Start the program in its own process group, with the terminal when inject has it,
-    /// the inherited signal mask and exactly `env`. Fails with exec mode's 126/127 error
-    /// when it cannot be executed (the child reports its errno through a close-on-exec
-    /// pipe and the parent describes it), 125 when no process can be created.
-    pub fn spawn(&mut self, command: &[OsString], env: &[Pair]) -> Result<Child, LaunchError> {
-        self.spawn_redirected(command, env, &Redirect::default())
-    }
-
-    /// [`Supervisor::spawn`], with the child's standard output and error on the
-    /// descriptors `redirect` names instead of inject's own (for `--mask`). When one cannot
-    /// be put in place the child never runs: its output must not escape the redirection.
-    pub fn spawn_redirected(
+    /// the inherited signal mask and exactly `env`; its standard streams where `redirect`
+    /// says (`--mask`), inject's own otherwise. Fails with exec mode's 126/127 error when it
+    /// cannot be executed (the child reports its errno through a close-on-exec pipe and the
+    /// parent describes it), 125 when no process can be created. When a redirection cannot
+    /// be put in place the child never runs: its output must not escape it.
+    pub fn spawn(
         &mut self,
         command: &[OsString],
         env: &[Pair],

@@ -166,6 +166,7 @@ impl Relay {
             stdout,
             stderr,
             terminal: slave,
+            keep: None,
         }
     }
 

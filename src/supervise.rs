@@ -67,7 +67,15 @@ pub struct Inputs<'a> {
     pub compose: &'a mut dyn FnMut() -> Result<Start, crate::error::Error>,
     /// The paths whose change can change what `compose` reads (`source::inputs`).
     pub paths: &'a dyn Fn() -> Vec<PathBuf>,
+    /// `--st-secrets`: the memory every start inherits, open across exec.
+    pub keep: Option<Keep<'a>>,
 }
+
+/// A descriptor the program inherits.
+#[cfg(unix)]
+pub type Keep<'a> = std::os::fd::BorrowedFd<'a>;
+#[cfg(not(unix))]
+pub type Keep<'a> = std::marker::PhantomData<&'a ()>;
 
 /// Elsewhere than Linux: every supervising mode is an error, said once, here.
 #[cfg(not(target_os = "linux"))]

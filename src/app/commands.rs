@@ -91,7 +91,7 @@ pub(super) fn check(cli: &Cli, args: &CheckArgs) -> Result<ExitCode, Error> {
     let limit = cfg!(target_os = "linux").then_some(check::LINUX_MAX_VARIABLE);
     findings.extend(check::oversized(&variables, limit));
     match requirements(cli) {
-        Ok(requirements) => {
+        Ok((requirements, _)) => {
             let mut composed = compose(cli, &variables);
             let (_, errors) = resolve_required(&requirements, &mut composed.env);
             findings.extend(errors.iter().map(check::require_error));

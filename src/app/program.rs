@@ -6,24 +6,48 @@ use crate::cli::Cli;
 use crate::error::{self, Error, ExitCode};
 use crate::{launch, mask, source, supervise};
 
+#[cfg(target_os = "linux")]
+use crate::st_memory::Memory;
+/// No memory to hand over elsewhere (`memory` says so).
+#[cfg(not(target_os = "linux"))]
+pub(super) enum Memory {}
+
+#[cfg(not(target_os = "linux"))]
+impl Memory {
+    fn write(&self, _: &str) -> Result<(), String> {
+        match *self {}
+    }
+    fn path(&self) -> &std::path::Path {
+        match *self {}
+    }
+    fn hand_over(self) -> Result<(), String> {
+        match self {}
+    }
+    fn fd(&self) -> supervise::Keep<'_> {
+        match *self {}
+    }
+}
+
 pub(super) fn run(cli: &Cli) -> Result<ExitCode, Error> {
     if cli.program.is_empty() {
         return Err(Error::Message(
             "nothing to run: put the command after `--`, e.g. `inject -- streamlit run app.py` (or see `inject --help`)".into(),
         ));
     }
+    let memory = memory(cli)?;
     if cli.watch.watch {
         // `--watch` reads the sources itself, once its watches are in place.
-        return Ok(supervise(cli, None));
+        return Ok(supervise(cli, None, memory.as_ref()));
     }
-    let prepared = start(cli)?;
+    let prepared = start(cli, memory.as_ref())?;
     if cli.start.mask.is_some() {
         if cli.start.no_init {
             return Err(Error::Message(
                 "`--mask` keeps inject as the program's parent, `--no-init` asks it to exec: drop one of them (or unset `INJECT_MASK`)".into(),
             ));
         }
-        return Ok(supervise(cli, Some(start_of(cli, &prepared))));
+        let first = start_of(cli, &prepared);
+        return Ok(supervise(cli, Some(first), memory.as_ref()));
     }
     let start = &cli.start;
     if !start.no_init && (start.init || is_pid1()) {
@@ -33,9 +57,34 @@ pub(super) fn run(cli: &Cli) -> Result<ExitCode, Error> {
                 "init mode: inject stays as a supervisor of the program",
             );
         }
-        return Ok(supervise(cli, Some(start_of(cli, &prepared))));
+        let first = start_of(cli, &prepared);
+        return Ok(supervise(cli, Some(first), memory.as_ref()));
+    }
+    if let Some(memory) = memory {
+        memory.hand_over().map_err(Error::Message)?;
     }
     launch_program(cli, &prepared)
+}
+
+/// `--st-secrets`: the memory Streamlit's secrets file lives in (SPEC §14).
+#[cfg(target_os = "linux")]
+fn memory(cli: &Cli) -> Result<Option<Memory>, Error> {
+    if !cli.start.st_secrets {
+        return Ok(None);
+    }
+    Memory::create().map(Some).map_err(Error::Message)
+}
+
+/// Elsewhere there is no `memfd` to hand over: a clear error, said here once.
+#[cfg(not(target_os = "linux"))]
+fn memory(cli: &Cli) -> Result<Option<Memory>, Error> {
+    if cli.start.st_secrets {
+        return Err(Error::Message(
+            "`--st-secrets` is only available on Linux: drop it, and give Streamlit a secrets file"
+                .into(),
+        ));
+    }
+    Ok(None)
 }
 
 /// Replace inject with the program (SPEC §6.1); returns only when it could not.
@@ -53,10 +102,16 @@ fn launch_program(cli: &Cli, prepared: &Prepared) -> Result<ExitCode, Error> {
     launch::run(&cli.program, &prepared.composed.env).map_err(Error::Launch)
 }
 
-/// What every start does, the first one and, under `--watch`, each restart: prepare, and
-/// name what is set (`-v`).
-fn start(cli: &Cli) -> Result<Prepared, Error> {
-    let prepared = prepare(cli, None)?;
+/// What every start does, the first one and, under `--watch`, each restart: prepare, name
+/// what is set (`-v`), and with `--st-secrets` write the tree into the memory and name it.
+fn start(cli: &Cli, memory: Option<&Memory>) -> Result<Prepared, Error> {
+    let mut prepared = prepare(cli, None)?;
+    if let (Some(memory), Some(text)) = (memory, &prepared.st_secrets) {
+        memory.write(text).map_err(Error::Message)?;
+        let env = &mut prepared.composed.env;
+        env.retain(|(name, _)| name != "STREAMLIT_SECRETS_FILES");
+        env.push(("STREAMLIT_SECRETS_FILES".into(), memory.path().into()));
+    }
     if cli.verbose && !(prepared.variables.is_empty() && prepared.from_files.is_empty()) {
         let names: Vec<&str> = prepared.injected().map(|v| v.name.as_str()).collect();
         error::note("note", &format!("setting {}", names.join(", ")));
@@ -77,8 +132,8 @@ fn is_pid1() -> bool {
 }
 
 /// Stay as the program's parent. `first` is the start already prepared, `None` under
-/// `--watch`.
-fn supervise(cli: &Cli, first: Option<supervise::Start>) -> ExitCode {
+/// `--watch`; `memory` is handed to every start.
+fn supervise(cli: &Cli, first: Option<supervise::Start>, memory: Option<&Memory>) -> ExitCode {
     let options = supervise::Options {
         group: cli.start.group,
         // PID 1 adopts orphans anyway.
@@ -95,11 +150,12 @@ fn supervise(cli: &Cli, first: Option<supervise::Start>) -> ExitCode {
         verbose: cli.verbose,
     };
     let paths = || with_sources(cli, |cx| source::inputs(&cli.selection.files, cx));
-    let mut compose = || start(cli).map(|prepared| start_of(cli, &prepared));
+    let mut compose = || start(cli, memory).map(|prepared| start_of(cli, &prepared));
     let inputs = supervise::Inputs {
         first,
         compose: &mut compose,
         paths: &paths,
+        keep: memory.map(Memory::fd),
     };
     supervise::run(&cli.program, inputs, &options)
 }

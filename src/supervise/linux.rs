@@ -8,11 +8,11 @@ use nix::errno::Errno;
 use nix::poll::{PollFlags, PollTimeout};
 use nix::unistd::Pid;
 
-use super::{Inputs, Options, Start};
+use super::{Inputs, Keep, Options, Start};
 use crate::environment::{self, Pair};
 use crate::error::LaunchError;
 use crate::error::{self, Error, ExitCode};
-use crate::process::{Child, Event, Supervisor, wait_for};
+use crate::process::{Child, Event, Redirect, Supervisor, wait_for};
 use crate::pty::Console;
 use crate::relay::{self, Relay, Stream};
 use crate::watch::{self, Watcher};
@@ -82,6 +82,7 @@ pub fn run(command: &[OsString], inputs: Inputs<'_>, options: &Options) -> ExitC
         options,
         &first,
         None,
+        inputs.keep,
         options.verbose,
     ) {
         Ok(started) => started,
@@ -103,6 +104,7 @@ pub fn run(command: &[OsString], inputs: Inputs<'_>, options: &Options) -> ExitC
         ending: false,
         stop: None,
         console: master.map(Console::new),
+        keep: inputs.keep,
     }
     .run()
 }
@@ -121,10 +123,16 @@ fn spawn(
     options: &Options,
     start: &Start,
     modes: Option<&nix::sys::termios::Termios>,
+    keep: Option<Keep<'_>>,
     note: bool,
 ) -> Result<Started, LaunchError> {
     let Some(settings) = options.mask else {
-        return Ok((supervisor.spawn(command, &start.env)?, Vec::new(), None));
+        let redirect = Redirect {
+            keep,
+            ..Redirect::default()
+        };
+        let child = supervisor.spawn(command, &start.env, &redirect)?;
+        return Ok((child, Vec::new(), None));
     };
     let values: Vec<(&str, &[u8])> = start
         .values
@@ -135,7 +143,11 @@ fn spawn(
         code: ExitCode::Failure,
         message,
     })?;
-    let child = supervisor.spawn_redirected(command, &start.env, &relay.redirect())?;
+    let redirect = Redirect {
+        keep,
+        ..relay.redirect()
+    };
+    let child = supervisor.spawn(command, &start.env, &redirect)?;
     let (streams, master) = relay.into_streams();
     Ok((child, streams, master))
 }
@@ -165,6 +177,8 @@ struct Loop<'a> {
     stop: Option<Stop>,
     /// `--mask=always` on a terminal: the real terminal, while the program runs on a pty.
     console: Option<Console>,
+    /// `--st-secrets`: the memory every start inherits.
+    keep: Option<Keep<'a>>,
 }
 
 impl Loop<'_> {
@@ -340,6 +354,7 @@ impl Loop<'_> {
                         self.options,
                         &stop.next,
                         modes,
+                        self.keep,
                         false,
                     )?;
                     self.child = child;
