@@ -501,7 +501,52 @@ mod tests {
         })
     }
 
+    /// A template placeholder and the text of its variable, in the spelling inject itself
+    /// gives that type (what `export` prints, what a platform was set from).
+    fn typed_variable() -> impl Strategy<Value = (Value, String)> {
+        prop_oneof![
+            "[^\\x00]{0,12}".prop_map(|s| (Value::String(String::new()), s)),
+            any::<i64>().prop_map(|i| (Value::Integer(0), i.to_string())),
+            any::<f64>().prop_map(|x| (Value::Float(0.0), crate::value::python_float(x))),
+            any::<bool>().prop_map(|b| (Value::Boolean(false), b.to_string())),
+            prop::collection::vec(any::<i32>(), 0..4).prop_map(|items| {
+                let text = serde_json::to_string(&items).unwrap_or_default();
+                (Value::Array(vec![]), text)
+            }),
+        ]
+    }
+
     proptest! {
+        /// Template keys given only by variables: flattening the handed tree, after its TOML
+        /// text is read back, gives exactly those variables, names and values.
+        #[test]
+        fn template_keys_flatten_back_to_their_variables(
+            keys in prop::collection::btree_map("[a-z][a-z0-9]{0,5}", typed_variable(), 1..8),
+            sectioned in any::<bool>(),
+        ) {
+            let section = |key: &str| if sectioned { vec!["app".to_string(), key.to_string()] } else { vec![key.to_string()] };
+            let entries: Table = keys.iter().map(|(k, (placeholder, _))| e(k, placeholder.clone())).collect();
+            let template = if sectioned { vec![e("app", Value::Table(entries))] } else { entries };
+            let options = Options::default();
+            let leaves = flatten::flatten(&template, &options).unwrap_or_default();
+            prop_assert_eq!(leaves.len(), keys.len());
+            let by_key: std::collections::HashMap<Vec<String>, String> =
+                keys.iter().map(|(k, (_, text))| (section(k), text.clone())).collect();
+            let names: std::collections::HashMap<String, String> = leaves
+                .iter()
+                .map(|leaf| (leaf.name.clone(), by_key[&leaf.key.0].clone()))
+                .collect();
+            let mut tree = Vec::new();
+            let lookup = |name: &str| names.get(name).cloned();
+            prop_assert!(add_template(&mut tree, &template, &leaves, &lookup).is_ok());
+            let back = crate::parse::parse_toml("handed", to_toml(&tree).as_bytes());
+            prop_assert!(back.is_ok());
+            let got = flatten::flatten(&back.unwrap_or_default(), &options).unwrap_or_default();
+            let got: std::collections::HashMap<String, String> =
+                got.into_iter().map(|v| (v.name, v.value)).collect();
+            prop_assert_eq!(got, names);
+        }
+
         /// Whatever the tree, its text reads back to a tree that flattens to the same
         /// variables and the same errors: what Streamlit reads is what inject set.
         #[test]
