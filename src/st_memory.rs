@@ -2,7 +2,9 @@
 //! anonymous memory (a `memfd`), never on a filesystem; the program reaches it by a path
 //! ending in `.toml`, since Streamlit reads nothing else:
 //!
-//!     $XDG_RUNTIME_DIR/inject-UID/secrets-fdN.toml -> /proc/self/fd/N
+//! ```text
+//! $XDG_RUNTIME_DIR/inject-UID/secrets-fdN.toml -> /proc/self/fd/N
+//! ```
 //!
 //! (`/dev/shm` when `XDG_RUNTIME_DIR` is unset). The link holds no value and resolves in the
 //! process that opens it, to that process's own descriptor N: in the program, which inherits
