@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use crate::flatten::{KeyPath, Variable};
-use crate::value::{Entry, Origin, Table, Value};
+use crate::value::{self, Entry, Origin, Table, Value};
 
 /// Why a template key's variable cannot join the tree. Never carries a value.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -229,13 +229,13 @@ fn write_key(key: &str, out: &mut String) {
     if bare {
         out.push_str(key);
     } else {
-        write_string(key, out);
+        value::toml_string(key, out);
     }
 }
 
 fn write_value(value: &Value, out: &mut String) {
     match value {
-        Value::String(s) => write_string(s, out),
+        Value::String(s) => value::toml_string(s, out),
         Value::Integer(i) => {
             let _ = write!(out, "{i}");
         }
@@ -271,25 +271,6 @@ fn write_value(value: &Value, out: &mut String) {
             out.push_str(if entries.is_empty() { "}" } else { " }" });
         }
     }
-}
-
-/// A TOML basic string: `"`, `\` and every control character escaped (DEL included).
-fn write_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c < ' ' || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

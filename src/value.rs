@@ -119,6 +119,15 @@ fn write_json(value: &Value, out: &mut String) -> Result<(), Unrepresentable> {
 
 /// A JSON string literal (RFC 8259 escaping; non-ASCII stays UTF-8).
 pub fn json_string(s: &str, out: &mut String) {
+    quoted(s, out, false);
+}
+
+/// A TOML basic string: JSON's escapes, and DEL escaped too, as TOML wants it.
+pub fn toml_string(s: &str, out: &mut String) {
+    quoted(s, out, true);
+}
+
+fn quoted(s: &str, out: &mut String, escape_del: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -129,7 +138,7 @@ pub fn json_string(s: &str, out: &mut String) {
             '\t' => out.push_str("\\t"),
             '\u{08}' => out.push_str("\\b"),
             '\u{0c}' => out.push_str("\\f"),
-            c if c < ' ' => {
+            c if c < ' ' || (escape_del && c == '\u{7f}') => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),

@@ -31,20 +31,27 @@ fn setup() -> TestEnv {
     env
 }
 
+/// Only the private `XDG_RUNTIME_DIR` of this test.
+fn private_run(env: &TestEnv) -> Vec<(&'static str, String)> {
+    vec![(
+        "XDG_RUNTIME_DIR",
+        env.root.join("run").display().to_string(),
+    )]
+}
+
 /// The variables the template names, as a platform sets them.
 fn platform(env: &TestEnv) -> Vec<(&'static str, String)> {
-    vec![
-        (
-            "XDG_RUNTIME_DIR",
-            env.root.join("run").display().to_string(),
-        ),
+    // XDG_RUNTIME_DIR first: the tests change the others by index.
+    let mut vars = private_run(env);
+    vars.extend([
         ("port", "8501".into()),
         ("ratio", "1e+100".into()),
         ("debug", "true".into()),
         ("when", "2026-12-03T10:00:00Z".into()),
         ("tags", "[\"a\",1,{\"b\":null}]".into()),
         ("AUTH_CLIENT_ID", "client-from-env".into()),
-    ]
+    ]);
+    vars
 }
 
 const HANDED: &str = "db_user = \"admin\"\ntrello = { api_key = \"s3cr3t-Zq8wVx1L\" }\nport = 8501\nratio = 1e100\ndebug = true\nwhen = 2026-12-03T10:00:00Z\nauth = { client_id = \"client-from-env\" }\n";
@@ -122,10 +129,7 @@ fn a_variable_that_is_not_its_type_is_named_never_shown() {
 #[test]
 fn missing_template_keys_are_all_listed() {
     let env = setup();
-    let vars = [(
-        "XDG_RUNTIME_DIR",
-        env.root.join("run").display().to_string(),
-    )];
+    let vars = private_run(&env);
     let out = inject(
         &env,
         &vars,
@@ -159,10 +163,7 @@ fn nothing_to_hand_over_is_a_usage_error() {
 #[test]
 fn every_mode_hands_the_same_memory() {
     let env = setup();
-    let vars = vec![(
-        "XDG_RUNTIME_DIR",
-        env.root.join("run").display().to_string(),
-    )];
+    let vars = private_run(&env);
     let want = "db_user = \"admin\"\ntrello = { api_key = \"s3cr3t-Zq8wVx1L\" }\n";
     let read = "cat \"$STREAMLIT_SECRETS_FILES\"";
     for mode in [
@@ -188,10 +189,7 @@ fn every_mode_hands_the_same_memory() {
 #[test]
 fn the_program_gets_the_memory_and_no_other_descriptor() {
     let env = setup();
-    let vars = vec![(
-        "XDG_RUNTIME_DIR",
-        env.root.join("run").display().to_string(),
-    )];
+    let vars = private_run(&env);
     // What the program has open (`ls` adds the folder it reads), with and without.
     let script = "readlink /proc/self/fd/3; ls /proc/self/fd | wc -l";
     for mode in ["--no-init", "--init"] {

@@ -195,17 +195,9 @@ if "${podman[@]}" image exists "$demo" 2>/dev/null; then
   # no command line.
   "${podman[@]}" run -d --name "$name" "${limits[@]}" -p "127.0.0.1:$port:8501" \
     -v "$work/secrets.toml:/app/.streamlit/secrets.toml:ro" -e DATABASE_URL "$demo" >/dev/null
-  healthy=""
-  for _ in $(seq 120); do
-    if python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
-      "http://127.0.0.1:$port/_stcore/health" 2>/dev/null; then
-      healthy=yes
-      break
-    fi
-    [[ $("${podman[@]}" inspect -f '{{.State.Running}}' "$name") == true ]] || break
-    sleep 0.5
-  done
-  if [[ -z $healthy ]]; then
+  # shellcheck disable=SC2317 # called by `answers`
+  running() { [[ $("${podman[@]}" inspect -f '{{.State.Running}}' "$name") == true ]]; }
+  if ! answers python3 "http://127.0.0.1:$port/_stcore/health" running; then
     fail "the container did not answer /_stcore/health on 127.0.0.1:$port within 60 s"
     "${podman[@]}" logs "$name" 2>&1 | tail -20
   else

@@ -25,31 +25,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Run a Python checker; its PASS/FAIL lines count, and so does dying without printing any.
-checks() {
-  local out status=0 script
-  for script in "$@"; do [[ $script == *.py ]] && break; done
-  out=$("$@" 2>"$work/checker.err") || status=$?
-  [[ -n $out ]] && echo "$out"
-  local p f
-  p=$(grep -c '^PASS: ' <<<"$out" || true)
-  f=$(grep -c '^FAIL: ' <<<"$out" || true)
-  passed=$((passed + p))
-  failed=$((failed + f))
-  if [[ $status -ne 0 && $f -eq 0 ]]; then
-    fail "$(basename "$script") exited $status: $(tail -1 "$work/checker.err")"
-  fi
-}
-
 echo "== setup"
 (cd "$root" && cargo build --release --locked --quiet)
 inject=$root/target/release/inject
-python3 -m venv "$work/venv"
-if ! "$work/venv/bin/pip" install --quiet --disable-pip-version-check -r "$app/requirements.txt" >"$work/pip.log" 2>&1; then
-  tail -5 "$work/pip.log"
-  unavailable "pip install -r examples/streamlit-trello/requirements.txt (PyPI)"
-  finish
-fi
+venv_with "$work/venv" "$app/requirements.txt" || finish
 py=$work/venv/bin/python
 echo "streamlit $("$py" -c 'import streamlit; print(streamlit.__version__)'), inject $("$inject" --version)"
 
@@ -80,17 +59,7 @@ else
     streamlit run app.py --server.headless true --server.address 127.0.0.1 --server.port "$port") \
     >"$work/server.log" 2>&1 &
   server=$!
-  healthy=""
-  for _ in $(seq 120); do
-    if "$py" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
-      "http://127.0.0.1:$port/_stcore/health" 2>/dev/null; then
-      healthy=yes
-      break
-    fi
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.5
-  done
-  if [[ -z $healthy ]]; then
+  if ! answers "$py" "http://127.0.0.1:$port/_stcore/health" kill -0 "$server"; then
     fail "streamlit did not answer /_stcore/health on 127.0.0.1:$port within 60 s"
     tail -20 "$work/server.log"
   else
