@@ -4,6 +4,7 @@
 
 mod commands;
 mod program;
+mod seal;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -22,6 +23,9 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
         Some(Command::List(args)) => commands::list(cli, args),
         Some(Command::Export(args)) => commands::export(cli, args),
         Some(Command::Check(args)) => commands::check(cli, args),
+        Some(Command::Encrypt(args) | Command::Decrypt(args) | Command::Rotate(args)) => {
+            seal::run(cli, args)
+        }
         Some(Command::Completions(args)) => commands::completions(args),
         Some(Command::Man) => commands::man(),
     }
@@ -33,6 +37,8 @@ struct Prepared {
     /// Required names read through `NAME_FILE`.
     from_files: Vec<Variable>,
     composed: Composed,
+    /// The variables whose values were encrypted in their source.
+    sealed: Vec<seal::Sealed>,
 }
 
 impl Prepared {
@@ -48,6 +54,7 @@ impl Prepared {
 /// note a subcommand gives when no source exists (unless `-q`).
 fn prepare(cli: &Cli, no_source: Option<&str>) -> Result<Prepared, Error> {
     let mut loaded = with_sources(cli, |cx| source::load(&cli.selection.files, cx))?;
+    let sealed = seal::open_sources(cli, &mut loaded)?;
     // The tables are merged, not copied: from here on `loaded` only says what was read.
     let merged = flatten::merge(loaded.iter_mut().map(|l| std::mem::take(&mut l.table)));
     let variables = flatten::flatten(&merged, &options(cli)).map_err(Error::Flatten)?;
@@ -75,6 +82,7 @@ fn prepare(cli: &Cli, no_source: Option<&str>) -> Result<Prepared, Error> {
         variables,
         from_files,
         composed,
+        sealed,
     })
 }
 
