@@ -8,9 +8,6 @@ use std::path::{Path, PathBuf};
 use crate::crypt::{self, PrivateKey};
 use crate::unseal::Keyring;
 
-/// The keys file of the working directory, as dotenvx names it.
-pub const DEFAULT_KEYS_FILE: &str = ".env.keys";
-
 /// `DOTENV_PRIVATE_KEY` (comma-separated) first, then the keys file; each read only when
 /// the ones before did not open a value.
 pub fn keyring(keys_file: &Path) -> Keyring<'_> {

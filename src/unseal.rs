@@ -83,7 +83,8 @@ impl<'a> Keyring<'a> {
         }
     }
 
-    /// A keyring of keys in hand (tests, and commands that hold the key already).
+    /// A keyring of keys in hand, for tests.
+    #[cfg(test)]
     pub fn of(keys: Vec<PrivateKey>) -> Keyring<'static> {
         Keyring {
             groups: vec![Group::Loaded(keys)],
@@ -168,15 +169,6 @@ impl<'a> Keyring<'a> {
             Err(message) => UnsealError::Keys(message),
         })
     }
-
-    /// The keys of every group, loading them all (for `decrypt` and `rotate`).
-    pub fn all(&mut self) -> Result<Vec<PrivateKey>, String> {
-        let mut all = Vec::new();
-        for index in 0..self.groups.len() {
-            all.extend_from_slice(self.load(index)?);
-        }
-        Ok(all)
-    }
 }
 
 enum Opened {
@@ -205,6 +197,37 @@ pub fn public_key(table: &Table) -> Option<&str> {
         (crypt::PUBLIC_KEY, Value::String(s)) => Some(s.as_str()),
         _ => None,
     })
+}
+
+/// The key paths of the plaintext strings of a file that has a `DOTENV_PUBLIC_KEY` (for
+/// `check`), the public key itself left out; none when the file has no public key.
+pub fn plaintext(table: &Table) -> Vec<(KeyPath, Origin)> {
+    fn walk(table: &Table, path: &mut Vec<String>, out: &mut Vec<(KeyPath, Origin)>) {
+        for entry in table {
+            path.push(entry.key.clone());
+            match &entry.value {
+                Value::Table(t) => walk(t, path, out),
+                value if has_plain(value) && path[..] != [crypt::PUBLIC_KEY] => {
+                    out.push((KeyPath(path.clone()), entry.origin.clone()));
+                }
+                _ => {}
+            }
+            path.pop();
+        }
+    }
+    fn has_plain(value: &Value) -> bool {
+        match value {
+            Value::String(s) => !crypt::is_sealed(s),
+            Value::Array(items) => items.iter().any(has_plain),
+            Value::Table(t) => t.iter().any(|e| has_plain(&e.value)),
+            _ => false,
+        }
+    }
+    let mut out = Vec::new();
+    if public_key(table).is_some() {
+        walk(table, &mut Vec::new(), &mut out);
+    }
+    out
 }
 
 /// Decrypt every `encrypted:` string of one source's `table` in place. Returns the key paths

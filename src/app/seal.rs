@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::check::{self, Finding, Severity};
 use crate::cli::{Cli, Command, SealArgs};
 use crate::crypt::{self, PrivateKey};
 use crate::edit::{self, Found};
@@ -236,4 +237,72 @@ fn write(file: &Path, text: &str) -> Result<(), Error> {
             source::display(file)
         ))
     })
+}
+
+/// Is `source` safe to commit: it has a public key and no plaintext string?
+pub(super) fn committable(source: &Loaded) -> bool {
+    unseal::public_key(&source.table).is_some() && unseal::plaintext(&source.table).is_empty()
+}
+
+/// What `check` adds (SPEC §15): the keys file tracked by git (error) or readable by others
+/// (warning), plaintext strings in a file that has a public key (warning, by key path), and
+/// values that no available key opens (error). `loaded` is decrypted in place.
+pub(super) fn check(cli: &Cli, loaded: &mut [Loaded]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let keys_file = &cli.selection.keys_file;
+    let keys_name = source::display(keys_file);
+    if keys_file.is_file() {
+        if check::probe_git(keys_file) == check::GitStatus::Tracked {
+            findings.push(Finding {
+                severity: Severity::Error,
+                kind: "keys-tracked",
+                file: Some(keys_name.clone()),
+                line: None,
+                column: None,
+                message: format!(
+                    "the keys file `{keys_name}` is tracked by git, so anyone with the repository can decrypt the secrets: run `git rm --cached {keys_name}`, add it to `.gitignore`, then `inject rotate` and rotate the secrets themselves"
+                ),
+            });
+        }
+        for (file, mode) in check::probe_modes(keys_file) {
+            findings.extend(check::permissions(&file, mode));
+        }
+    }
+    let mut keyring = keys::keyring(keys_file);
+    for source in loaded.iter_mut() {
+        for (key, origin) in unseal::plaintext(&source.table) {
+            findings.push(Finding {
+                severity: Severity::Warning,
+                kind: "plaintext",
+                file: Some(origin.source.to_string()),
+                line: origin.line,
+                column: None,
+                message: format!(
+                    "{origin}: `{key}` is not encrypted in a file that has a `{}`: run `inject encrypt -f {}`",
+                    crypt::PUBLIC_KEY,
+                    origin.source
+                ),
+            });
+        }
+        for error in unseal::unseal(&mut source.table, &mut keyring).1 {
+            let (file, line) = match &error {
+                UnsealError::NoKey { origin, .. }
+                | UnsealError::Tampered { origin, .. }
+                | UnsealError::WrongKey { origin, .. }
+                | UnsealError::NotText { origin, .. } => {
+                    (Some(origin.source.to_string()), origin.line)
+                }
+                UnsealError::Keys(_) => (None, None),
+            };
+            findings.push(Finding {
+                severity: Severity::Error,
+                kind: "encrypted",
+                file,
+                line,
+                column: None,
+                message: error.to_string(),
+            });
+        }
+    }
+    findings
 }
