@@ -72,6 +72,8 @@ type Loader<'a> = Box<dyn FnOnce() -> Result<Vec<PrivateKey>, String> + 'a>;
 enum Group<'a> {
     Pending(Loader<'a>),
     Loaded(Vec<PrivateKey>),
+    /// Read once and failed: the same reason every time it is asked for.
+    Failed(String),
 }
 
 impl<'a> Keyring<'a> {
@@ -127,10 +129,14 @@ impl<'a> Keyring<'a> {
             let Group::Pending(loader) = std::mem::replace(group, Group::Loaded(Vec::new())) else {
                 unreachable!("matched just above")
             };
-            *group = Group::Loaded(loader()?);
+            *group = match loader() {
+                Ok(keys) => Group::Loaded(keys),
+                Err(message) => Group::Failed(message),
+            };
         }
         match group {
             Group::Loaded(keys) => Ok(keys),
+            Group::Failed(message) => Err(message.clone()),
             Group::Pending(_) => Ok(&[]),
         }
     }

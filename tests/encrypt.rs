@@ -1,0 +1,473 @@
+//! Encrypted values (SPEC §15): run-time decryption, the errors that name a key path and a
+//! public key and nothing secret, `encrypt`/`decrypt`/`rotate` in place, `list` and `check`,
+//! and the proof against the real `dotenvx`, both ways, over more than 100 values.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{TestEnv, expect, skipped, text, toml_string, which};
+
+/// A key pair and values that the real `dotenvx encrypt` (2.38) wrote.
+const DX_PRIVATE: &str = "c5f08b635b272fc7fa760cffbd759a647b57b2ec1226288e4afc0824cd780a68";
+const DX_PUBLIC: &str = "02a068442d14fdf6681a25636f3086ede5c0774967658cdf24915134885e0f28af";
+const DX_HELLO: &str = "encrypted:BGZxWb9AUbaG/LYV9BXStbhVCBRQsD6t0m0ZRPFZb+BIfu1p4qVYAiLX8PzgHSGsw+UeARZYgEByIQ5KinTaPpMvt+46WdwTeEyKLIuefI4GiHkmpp9nIcjFMUjlMmieA9y2tnQL";
+/// `x\y"z $HOME`, as dotenvx wrote it.
+const DX_ODD: &str = "encrypted:BLmZNp5BVKpqrFs0rV46wK4Tnb3/Zspyq1VeiKtn4dkhuaHaKAvfDBstDhcWw1twU2s9Q5khn4PwBTQj2+YwbsL3Oh0r8Cf6Z6TCJBi2YuyrKlWBzau2UNJxd1rPWjFndBhhextq2pVhwJv/";
+/// Another key, valid but not the file's.
+const OTHER_PRIVATE: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
+
+fn dotenvx_file() -> String {
+    format!(
+        "DOTENV_PUBLIC_KEY = \"{DX_PUBLIC}\"\n[trello]\napi_key = \"{DX_HELLO}\"\nodd = [\"{DX_ODD}\", 1]\n"
+    )
+}
+
+fn export_json(p: &TestEnv, file: &str, env: &[(&str, &str)]) -> Output {
+    p.cmd()
+        .envs(env.iter().copied())
+        .args(["-f", file, "export", "--format", "json"])
+        .output()
+        .unwrap()
+}
+
+fn keys_in(path: &Path) -> Vec<String> {
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("DOTENV_PRIVATE_KEY="))
+        .map(str::to_string)
+        .collect()
+}
+
+fn public_in(file: &Path) -> String {
+    let table: toml::Table = fs::read_to_string(file).unwrap().parse().unwrap();
+    table["DOTENV_PUBLIC_KEY"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn values_dotenvx_encrypted_open_from_the_variable_or_the_keys_file() {
+    let p = TestEnv::new();
+    p.write("s.toml", &dotenvx_file());
+    let want = format!(
+        "{{\n  \"DOTENV_PUBLIC_KEY\": \"{DX_PUBLIC}\",\n  \"TRELLO_API_KEY\": \"hello\",\n  \"TRELLO_ODD\": \"[\\\"x\\\\\\\\y\\\\\\\"z $HOME\\\",1]\"\n}}\n"
+    );
+    expect(
+        &export_json(&p, "s.toml", &[("DOTENV_PRIVATE_KEY", DX_PRIVATE)]),
+        0,
+        &want,
+        "",
+    );
+    let several = format!("{OTHER_PRIVATE}, {DX_PRIVATE}");
+    expect(
+        &export_json(&p, "s.toml", &[("DOTENV_PRIVATE_KEY", &several)]),
+        0,
+        &want,
+        "",
+    );
+    p.write(
+        ".env.keys",
+        &format!("# s.toml\nDOTENV_PRIVATE_KEY=\"{DX_PRIVATE}\"\n"),
+    );
+    expect(&export_json(&p, "s.toml", &[]), 0, &want, "");
+    // A variable whose keys do not open the value: the keys file is read next.
+    expect(
+        &export_json(&p, "s.toml", &[("DOTENV_PRIVATE_KEY", OTHER_PRIVATE)]),
+        0,
+        &want,
+        "",
+    );
+    fs::rename(p.app.join(".env.keys"), p.app.join("k")).unwrap();
+    expect(
+        &export_json(&p, "s.toml", &[("INJECT_KEYS_FILE", "k")]),
+        0,
+        &want,
+        "",
+    );
+    let out = p
+        .cmd()
+        .args([
+            "--keys-file",
+            "k",
+            "-f",
+            "s.toml",
+            "--",
+            "printenv",
+            "TRELLO_API_KEY",
+        ])
+        .output()
+        .unwrap();
+    expect(&out, 0, "hello\n", "");
+}
+
+#[test]
+fn no_key_wrong_key_and_tampered_values_exit_125_naming_path_and_public_key() {
+    let p = TestEnv::new();
+    p.write("s.toml", &dotenvx_file());
+    let no_key = format!(
+        "inject: error: s.toml:3: `trello.api_key` is encrypted (for the public key `{DX_PUBLIC}`) but no private key is available: set `DOTENV_PRIVATE_KEY`, or put the key in `.env.keys` (`--keys-file` names another file)\n\
+         inject: error: s.toml:4: `trello.odd` is encrypted (for the public key `{DX_PUBLIC}`) but no private key is available: set `DOTENV_PRIVATE_KEY`, or put the key in `.env.keys` (`--keys-file` names another file)\n"
+    );
+    expect(&p.run(["-f", "s.toml", "--", "true"]), 125, "", &no_key);
+    let wrong = p
+        .cmd()
+        .env("DOTENV_PRIVATE_KEY", OTHER_PRIVATE)
+        .args(["-f", "s.toml", "--", "true"])
+        .output()
+        .unwrap();
+    let line = |n: u32, key: &str| {
+        format!(
+            "inject: error: s.toml:{n}: `{key}` is encrypted for the public key `{DX_PUBLIC}` but none of the 1 private key(s) available opens it: set the right `DOTENV_PRIVATE_KEY` or keys file\n"
+        )
+    };
+    expect(
+        &wrong,
+        125,
+        "",
+        &format!("{}{}", line(3, "trello.api_key"), line(4, "trello.odd")),
+    );
+
+    let tampered = dotenvx_file().replace("Kin", "Kim");
+    assert_ne!(tampered, dotenvx_file());
+    p.write("s.toml", &tampered);
+    let out = p
+        .cmd()
+        .env("DOTENV_PRIVATE_KEY", DX_PRIVATE)
+        .args(["-f", "s.toml", "list"])
+        .output()
+        .unwrap();
+    expect(
+        &out,
+        125,
+        "",
+        &format!(
+            "inject: error: s.toml:3: `trello.api_key` does not open with the private key of its file's public key the public key `{DX_PUBLIC}`: the value was changed or cut after it was encrypted; encrypt it again (`inject encrypt`)\n"
+        ),
+    );
+
+    p.write("s.toml", &dotenvx_file());
+    let bad = p
+        .cmd()
+        .env("DOTENV_PRIVATE_KEY", "not-a-key")
+        .args(["-f", "s.toml", "--", "true"])
+        .output()
+        .unwrap();
+    expect(
+        &bad,
+        125,
+        "",
+        "inject: error: `DOTENV_PRIVATE_KEY`: private key 1 is not a secp256k1 private key (64 hex digits, as dotenvx writes it): fix or remove it\n",
+    );
+    for out in [&wrong, &out, &bad] {
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(
+            !all.contains(DX_PRIVATE)
+                && !all.contains(OTHER_PRIVATE)
+                && !all.contains("hello")
+                && !all.contains("encrypted:"),
+            "{all}"
+        );
+    }
+}
+
+#[test]
+fn nothing_encrypted_reads_no_key() {
+    let p = TestEnv::new();
+    p.write("s.toml", "a = \"x\"\n");
+    // A keys file that cannot be read and a variable that holds no key: never looked at.
+    fs::create_dir(p.app.join(".env.keys")).unwrap();
+    let out = p
+        .cmd()
+        .env("DOTENV_PRIVATE_KEY", "garbage")
+        .args(["-f", "s.toml", "--", "printenv", "a"])
+        .output()
+        .unwrap();
+    expect(&out, 0, "x\n", "");
+}
+
+const PLAIN: &str = "# the project's secrets\ndb_username = \"admin\"   # who\nport = 5432\n\n[trello]\napi_key = \"k-123\"\nnote = \"multi\\nline \\\"q\\\" é\"\nlist = [\"a\", 2, { b = \"c\" }]\n\n[empty]\nv = \"\"\n";
+
+/// `PLAIN` with each string value replaced by what `encrypted` holds at that place.
+fn layout_of(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("\"encrypted:") {
+        out.push_str(&rest[..at]);
+        out.push_str("E");
+        let end = rest[at + 1..].find('"').unwrap() + at + 2;
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn encrypt_decrypt_rotate_in_place() {
+    let p = TestEnv::new();
+    let file = p.write("s.toml", PLAIN);
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o640)).unwrap();
+    let plain_export = export_json(&p, "s.toml", &[]);
+    assert_eq!(plain_export.status.code(), Some(0));
+
+    let out = p.run(["-f", "s.toml", "encrypt"]);
+    let public = public_in(&file);
+    expect(
+        &out,
+        0,
+        "",
+        &format!("inject: note: `s.toml`: encrypted 6 value(s) for the public key `{public}`\n"),
+    );
+    let encrypted = fs::read_to_string(&file).unwrap();
+    let header = format!(
+        "#/-------------------[DOTENV_PUBLIC_KEY]--------------------/\n#/            public-key encryption for .env files          /\n#/       [how it works](https://dotenvx.com/encryption)     /\n#/----------------------------------------------------------/\nDOTENV_PUBLIC_KEY = \"{public}\"\n\n"
+    );
+    assert_eq!(
+        layout_of(&encrypted),
+        format!(
+            "{header}# the project's secrets\ndb_username = E   # who\nport = 5432\n\n[trello]\napi_key = E\nnote = E\nlist = [E, 2, {{ b = E }}]\n\n[empty]\nv = E\n"
+        ),
+        "byte for byte outside the values"
+    );
+    assert!(!encrypted.contains("admin") && !encrypted.contains("k-123"));
+    assert_eq!(
+        fs::metadata(&file).unwrap().permissions().mode() & 0o7777,
+        0o640,
+        "mode kept"
+    );
+    let keys = p.app.join(".env.keys");
+    assert_eq!(
+        fs::metadata(&keys).unwrap().permissions().mode() & 0o7777,
+        0o600
+    );
+    let first = keys_in(&keys);
+    assert_eq!(first.len(), 1);
+    assert!(
+        fs::read_to_string(&keys)
+            .unwrap()
+            .starts_with("#/------------------!DOTENV_PRIVATE_KEYS!-------------------/\n")
+    );
+    let with_public = |out: &Output| {
+        text(&out.stdout).replacen(
+            "{\n",
+            &format!("{{\n  \"DOTENV_PUBLIC_KEY\": \"{}\",\n", public_in(&file)),
+            1,
+        )
+    };
+    assert_eq!(
+        text(&export_json(&p, "s.toml", &[]).stdout),
+        with_public(&plain_export)
+    );
+    let list = p.run(["-f", "s.toml", "list"]);
+    expect(
+        &list,
+        0,
+        "DOTENV_PUBLIC_KEY  s.toml:5   (hidden, 66 bytes)\n\
+        db_username        s.toml:8   (encrypted, 5 bytes)\n\
+        port               s.toml:9   (hidden, 4 bytes)\n\
+        TRELLO_API_KEY     s.toml:12  (encrypted, 5 bytes)\n\
+        TRELLO_NOTE        s.toml:13  (encrypted, 17 bytes)\n\
+        TRELLO_LIST        s.toml:14  (encrypted, 17 bytes)\n\
+        EMPTY_V            s.toml:17  (encrypted, 0 bytes)\n",
+        "",
+    );
+    expect(
+        &p.run(["-f", "s.toml", "encrypt"]),
+        0,
+        "",
+        &format!("inject: note: `s.toml`: encrypted 0 value(s) for the public key `{public}`\n"),
+    );
+    assert_eq!(
+        fs::read_to_string(&file).unwrap(),
+        encrypted,
+        "nothing left to encrypt"
+    );
+
+    // rotate: a new key pair, the new private key added, the values the same.
+    let out = p.run(["-q", "-f", "s.toml", "rotate"]);
+    expect(&out, 0, "", "");
+    let rotated = fs::read_to_string(&file).unwrap();
+    let new_public = public_in(&file);
+    assert_ne!(new_public, public);
+    assert_eq!(
+        layout_of(&rotated),
+        layout_of(&encrypted).replace(&public, &new_public)
+    );
+    let now = keys_in(&keys);
+    assert_eq!((now.len(), &now[0]), (2, &first[0]));
+    assert_eq!(
+        text(&export_json(&p, "s.toml", &[]).stdout),
+        with_public(&plain_export)
+    );
+    let old_only = export_json(
+        &p,
+        "s.toml",
+        &[
+            ("INJECT_KEYS_FILE", "none"),
+            ("DOTENV_PRIVATE_KEY", &first[0]),
+        ],
+    );
+    assert_eq!(
+        old_only.status.code(),
+        Some(125),
+        "the old key no longer opens the file"
+    );
+
+    // decrypt: the original text back, under the public key's header.
+    expect(
+        &p.run(["-f", "s.toml", "decrypt"]),
+        0,
+        "",
+        "inject: note: `s.toml`: decrypted 6 value(s)\n",
+    );
+    let header = header.replace(&public, &new_public);
+    assert_eq!(
+        fs::read_to_string(&file).unwrap(),
+        format!("{header}{PLAIN}")
+    );
+    assert_eq!(
+        fs::metadata(&file).unwrap().permissions().mode() & 0o7777,
+        0o640
+    );
+    let leftovers: Vec<_> = fs::read_dir(&p.app)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+}
+
+#[test]
+fn only_the_keys_named() {
+    let p = TestEnv::new();
+    let file = p.write("s.toml", PLAIN);
+    expect(
+        &p.run([
+            "-q",
+            "-f",
+            "s.toml",
+            "encrypt",
+            "--key",
+            "trello.api_key",
+            "--key",
+            "empty",
+        ]),
+        0,
+        "",
+        "",
+    );
+    let text = fs::read_to_string(&file).unwrap();
+    assert!(text.contains("db_username = \"admin\"") && text.contains("note = \"multi"));
+    assert_eq!(text.matches("\"encrypted:").count(), 2);
+    let check = p.cmd().args(["-f", "s.toml", "check"]).output().unwrap();
+    expect(
+        &check,
+        0,
+        "warning: `s.toml` is readable by group or others (mode 0644): run `chmod 600 s.toml`\n\
+        warning: s.toml:8: `db_username` is not encrypted in a file that has a `DOTENV_PUBLIC_KEY`: run `inject encrypt -f s.toml`\n\
+        warning: s.toml:13: `trello.note` is not encrypted in a file that has a `DOTENV_PUBLIC_KEY`: run `inject encrypt -f s.toml`\n\
+        warning: s.toml:14: `trello.list` is not encrypted in a file that has a `DOTENV_PUBLIC_KEY`: run `inject encrypt -f s.toml`\n\
+        checked 1 source: 0 errors, 4 warnings\n",
+        "",
+    );
+    expect(
+        &p.run(["-f", "s.toml", "decrypt", "--key", "nope"]),
+        125,
+        "",
+        "inject: error: `s.toml` has no string value at `nope`: give the key path as `inject list` shows it, e.g. `trello.api_key`\n",
+    );
+    expect(
+        &p.run(["-f", "s.toml", "rotate", "--key", "x"]),
+        125,
+        "",
+        "inject: error: `s.toml` has no string value at `x`: give the key path as `inject list` shows it, e.g. `trello.api_key`\n",
+    );
+}
+
+#[test]
+fn rotate_needs_a_key_and_decrypt_writes_nothing_it_cannot_open() {
+    let p = TestEnv::new();
+    p.write("s.toml", "a = \"x\"\n");
+    expect(
+        &p.run(["-f", "s.toml", "rotate"]),
+        125,
+        "",
+        "inject: error: `s.toml` has no `DOTENV_PUBLIC_KEY`, so there is no key to rotate: run `inject encrypt` first\n",
+    );
+    let file = p.write("t.toml", &dotenvx_file());
+    let out = p.run(["-f", "t.toml", "decrypt"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        fs::read_to_string(&file).unwrap(),
+        dotenvx_file(),
+        "unchanged"
+    );
+    assert!(!p.app.join(".env.keys").exists());
+    expect(
+        &p.run(["-f", "missing.toml", "encrypt"]),
+        125,
+        "",
+        "inject: error: `missing.toml` does not exist: check the path given to `-f` or `INJECT_FILE`\n",
+    );
+}
+
+#[test]
+fn check_reports_keys_tracked_by_git_and_values_no_key_opens() {
+    let Some(_) = which("git") else {
+        return skipped("git");
+    };
+    let p = TestEnv::with_host_path();
+    let git = |args: &[&str]| {
+        assert!(
+            Command::new("git")
+                .args(args)
+                .current_dir(&p.app)
+                .env("HOME", &p.home)
+                .output()
+                .unwrap()
+                .status
+                .success()
+        )
+    };
+    git(&["init", "-q"]);
+    p.write_private("s.toml", &dotenvx_file());
+    p.write_private(".env.keys", &format!("DOTENV_PRIVATE_KEY={DX_PRIVATE}\n"));
+    git(&["add", "s.toml"]);
+    expect(
+        &p.run(["-f", "s.toml", "check"]),
+        0,
+        "checked 1 source: 0 errors, 0 warnings\n",
+        "",
+    );
+    git(&["add", "-f", ".env.keys"]);
+    expect(
+        &p.run(["-f", "s.toml", "check"]),
+        1,
+        "error: the keys file `.env.keys` is tracked by git, so anyone with the repository can decrypt the secrets: run `git rm --cached .env.keys`, add it to `.gitignore`, then `inject rotate` and rotate the secrets themselves\nchecked 1 source: 1 error, 0 warnings\n",
+        "",
+    );
+    git(&["rm", "-q", "--cached", ".env.keys"]);
+    fs::write(
+        p.app.join(".env.keys"),
+        format!("DOTENV_PRIVATE_KEY={OTHER_PRIVATE}\n"),
+    )
+    .unwrap();
+    p.chmod(".env.keys", 0o644);
+    p.write_private("s.toml", &format!("{}plain = \"p\"\n", dotenvx_file()));
+    let wrong = |n: u32, key: &str| {
+        format!(
+            "error: s.toml:{n}: `{key}` is encrypted for the public key `{DX_PUBLIC}` but none of the 1 private key(s) available opens it: set the right `DOTENV_PRIVATE_KEY` or keys file\n"
+        )
+    };
+    expect(
+        &p.run(["-f", "s.toml", "check"]),
+        1,
+        &format!(
+            "error: `s.toml` is tracked by git, so its secrets are in the repository: run `git rm --cached s.toml`, add it to `.gitignore`, and rotate any secret that was ever pushed\nwarning: `.env.keys` is readable by group or others (mode 0644): run `chmod 600 .env.keys`\nwarning: s.toml:5: `trello.plain` is not encrypted in a file that has a `DOTENV_PUBLIC_KEY`: run `inject encrypt -f s.toml`\n{}{}checked 1 source: 3 errors, 2 warnings\n",
+            wrong(3, "trello.api_key"),
+            wrong(4, "trello.odd")
+        ),
+        "",
+    );
+}
