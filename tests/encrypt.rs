@@ -196,7 +196,7 @@ fn layout_of(text: &str) -> String {
     let mut rest = text;
     while let Some(at) = rest.find("\"encrypted:") {
         out.push_str(&rest[..at]);
-        out.push_str("E");
+        out.push('E');
         let end = rest[at + 1..].find('"').unwrap() + at + 2;
         rest = &rest[end..];
     }
@@ -431,8 +431,8 @@ fn check_reports_keys_tracked_by_git_and_values_no_key_opens() {
         )
     };
     git(&["init", "-q"]);
-    p.write_private("s.toml", &dotenvx_file());
-    p.write_private(".env.keys", &format!("DOTENV_PRIVATE_KEY={DX_PRIVATE}\n"));
+    p.write_private("s.toml", dotenvx_file());
+    p.write_private(".env.keys", format!("DOTENV_PRIVATE_KEY={DX_PRIVATE}\n"));
     git(&["add", "s.toml"]);
     expect(
         &p.run(["-f", "s.toml", "check"]),
@@ -454,7 +454,7 @@ fn check_reports_keys_tracked_by_git_and_values_no_key_opens() {
     )
     .unwrap();
     p.chmod(".env.keys", 0o644);
-    p.write_private("s.toml", &format!("{}plain = \"p\"\n", dotenvx_file()));
+    p.write_private("s.toml", format!("{}plain = \"p\"\n", dotenvx_file()));
     let wrong = |n: u32, key: &str| {
         format!(
             "error: s.toml:{n}: `{key}` is encrypted for the public key `{DX_PUBLIC}` but none of the 1 private key(s) available opens it: set the right `DOTENV_PRIVATE_KEY` or keys file\n"
@@ -470,4 +470,204 @@ fn check_reports_keys_tracked_by_git_and_values_no_key_opens() {
         ),
         "",
     );
+}
+
+// ------------------------------------------------------------------ the real dotenvx
+
+/// More than 100 values: the awkward ones by name (empty, multi-line, quotes, backslashes,
+/// non-ASCII, 64 KiB), then 100 drawn from a palette of them. No `$`: dotenvx expands
+/// `$NAME` in the values it decrypts, which is its reading of a value, not the scheme. No CR
+/// where a `.env` carries the plaintext: its parser turns CRLF into LF.
+fn interop_values(with_cr: bool) -> Vec<String> {
+    let mut values: Vec<String> = [
+        "",
+        "a",
+        "multi\nline\n",
+        "\n",
+        "trailing backslash\\",
+        "\\\\server\\share\\n not a newline",
+        "double \" quote",
+        "single ' quote",
+        "back ` tick",
+        "é ß 日本語 😀",
+        "tab\tseparated",
+        "  padded  ",
+        "#not a comment",
+        "key=value; a,b",
+    ]
+    .map(String::from)
+    .to_vec();
+    values.push(format!("{}é", "x".repeat(64 * 1024 - 2)));
+    if with_cr {
+        values.push("crlf\r\nline".into());
+    }
+    let palette = [
+        "a", "Z", "0", " ", "\n", "\"", "'", "\\", "`", "é", "ß", "日", "😀", "#", "=", "\t", ",",
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..100 {
+        let mut value = String::new();
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        for _ in 0..(state % 40) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            value.push_str(palette[(state % palette.len() as u64) as usize]);
+        }
+        values.push(value);
+    }
+    values
+}
+
+/// A `.env` line dotenvx reads back as exactly `value`: single quotes (literal) unless the
+/// value holds one, else backticks (the value's backticks becoming `b`). A quoted value that
+/// ends in a backslash can make dotenv's line pattern run on to a quote of a later line, so a
+/// drawn value ending in one gets an `a`; the named one (`trailing backslash\\`) stays, and
+/// the check of what dotenvx read proves it safe where it is.
+fn dotenv_line(name: &str, value: &str) -> (String, String) {
+    let value = &if value.ends_with('\\') && !value.starts_with("trailing") {
+        format!("{value}a")
+    } else {
+        value.to_string()
+    };
+    if !value.contains('\'') {
+        return (format!("{name}='{value}'\n"), value.to_string());
+    }
+    let value = value.replace('`', "b");
+    (format!("{name}=`{value}`\n"), value)
+}
+
+fn dotenvx(p: &TestEnv, dir: &Path, args: &[&str], key: Option<&str>) -> Output {
+    let mut cmd = Command::new("dotenvx");
+    cmd.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("HOME", &p.home)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    if let Some(key) = key {
+        cmd.env("DOTENV_PRIVATE_KEY", key);
+    }
+    let out = cmd.output().expect("run dotenvx");
+    assert!(
+        out.status.success(),
+        "dotenvx {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn json_map(bytes: &[u8]) -> serde_json::Map<String, serde_json::Value> {
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn dotenvx_encrypts_and_inject_decrypts() {
+    let Some(_) = which("dotenvx") else {
+        return skipped("dotenvx (npm install -g @dotenvx/dotenvx)");
+    };
+    let p = TestEnv::with_host_path();
+    let dir = p.root.join("dx");
+    fs::create_dir(&dir).unwrap();
+    let mut env = String::new();
+    let mut want = serde_json::Map::new();
+    let mut big = None;
+    for (i, value) in interop_values(false).iter().enumerate() {
+        let name = format!("K{i:03}");
+        if value.len() > 60_000 {
+            // `dotenvx encrypt` fails on it (its pattern for the line grows too large):
+            // `dotenvx set` encrypts it alone below.
+            big = Some((name.clone(), value.clone()));
+            want.insert(name, value.clone().into());
+            continue;
+        }
+        let (line, value) = dotenv_line(&name, value);
+        env.push_str(&line);
+        want.insert(name, value.into());
+    }
+    assert!(want.len() >= 100);
+    fs::write(dir.join(".env"), &env).unwrap();
+    // dotenvx reads the plaintext as meant, then encrypts it.
+    let read = json_map(&dotenvx(&p, &dir, &["get", "--format", "json"], None).stdout);
+    for (k, v) in &read {
+        assert_eq!(Some(v), want.get(k), "{k}");
+    }
+    assert_eq!(read.len(), want.len() - 1);
+    dotenvx(&p, &dir, &["encrypt"], None);
+    let (name, value) = big.expect("a 64 KiB value");
+    dotenvx(&p, &dir, &["set", &name, &value], None);
+    let encrypted = fs::read_to_string(dir.join(".env")).unwrap();
+    let mut toml = String::new();
+    for line in encrypted
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let (name, value) = line.split_once('=').unwrap();
+        let value = value.trim_matches(|c| c == '"' || c == '\'' || c == '`');
+        assert!(
+            name == "DOTENV_PUBLIC_KEY" || value.starts_with("encrypted:"),
+            "{line}"
+        );
+        toml.push_str(&format!("{name} = {}\n", toml_string(value)));
+    }
+    assert_eq!(toml.matches("encrypted:").count(), want.len());
+    p.write("s.toml", &toml);
+    let key = keys_in(&dir.join(".env.keys")).remove(0);
+    let out = export_json(&p, "s.toml", &[("DOTENV_PRIVATE_KEY", &key)]);
+    assert_eq!(text(&out.stderr), "");
+    let mut got = json_map(&out.stdout);
+    assert!(got.remove("DOTENV_PUBLIC_KEY").is_some());
+    assert_eq!(got, want, "inject opens every value dotenvx encrypted");
+}
+
+#[test]
+fn inject_encrypts_and_dotenvx_decrypts() {
+    let Some(_) = which("dotenvx") else {
+        return skipped("dotenvx (npm install -g @dotenvx/dotenvx)");
+    };
+    let p = TestEnv::with_host_path();
+    let values = interop_values(true);
+    let mut toml = String::new();
+    let mut want = serde_json::Map::new();
+    for (i, value) in values.iter().enumerate() {
+        toml.push_str(&format!("K{i:03} = {}\n", toml_string(value)));
+        want.insert(format!("K{i:03}"), value.clone().into());
+    }
+    assert!(want.len() >= 100);
+    let file = p.write("s.toml", &toml);
+    expect(&p.run(["-q", "-f", "s.toml", "encrypt"]), 0, "", "");
+    let table: toml::Table = fs::read_to_string(&file).unwrap().parse().unwrap();
+    // A `.env` as dotenvx writes one, in a folder without keys: the key comes from the
+    // variable, as on Heroku.
+    let dir = p.root.join("dx");
+    fs::create_dir(&dir).unwrap();
+    let env: String = table
+        .iter()
+        .map(|(name, value)| {
+            let value = value.as_str().unwrap();
+            assert!(name == "DOTENV_PUBLIC_KEY" || value.starts_with("encrypted:"));
+            format!("{name}=\"{value}\"\n")
+        })
+        .collect();
+    fs::write(dir.join(".env"), env).unwrap();
+    let key = keys_in(&p.app.join(".env.keys")).remove(0);
+    let mut got = json_map(&dotenvx(&p, &dir, &["get", "--format", "json"], Some(&key)).stdout);
+    assert_eq!(
+        got.remove("DOTENV_PUBLIC_KEY").unwrap(),
+        table["DOTENV_PUBLIC_KEY"].as_str().unwrap()
+    );
+    assert_eq!(got, want, "dotenvx opens every value inject encrypted");
+    // And `dotenvx run` hands a program the same bytes.
+    let run = dotenvx(
+        &p,
+        &dir,
+        &["run", "-q", "--", "printenv", "K002"],
+        Some(&key),
+    );
+    assert_eq!(text(&run.stdout), format!("{}\n", values[2]));
 }
