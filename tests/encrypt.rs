@@ -671,3 +671,75 @@ fn inject_encrypts_and_dotenvx_decrypts() {
     );
     assert_eq!(text(&run.stdout), format!("{}\n", values[2]));
 }
+
+// ------------------------------------------------------------------ crash safety
+
+/// Every step of `encrypt` and `rotate` where a kill can land between two writes: the new
+/// private key appended, then made durable; the sibling file created, written, made durable;
+/// the rename. Built only with the test feature `fault-injection` (`.ci/run` runs it).
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_kill_at_any_step_leaves_a_file_that_opens_with_a_key_in_the_keys_file() {
+    const STEPS: [&str; 6] = [
+        "key-written",
+        "key-synced",
+        "temp-created",
+        "temp-written",
+        "temp-synced",
+        "renamed",
+    ];
+    let plain = {
+        let p = TestEnv::new();
+        p.write("s.toml", PLAIN);
+        let out = export_json(&p, "s.toml", &[]);
+        assert_eq!(out.status.code(), Some(0));
+        json_map(&out.stdout)
+    };
+    let mut covered = 0;
+    for command in ["encrypt", "rotate"] {
+        for step in STEPS {
+            let p = TestEnv::new();
+            let file = p.write("s.toml", PLAIN);
+            fs::set_permissions(&file, fs::Permissions::from_mode(0o640)).unwrap();
+            if command == "rotate" {
+                expect(&p.run(["-q", "-f", "s.toml", "encrypt"]), 0, "", "");
+            }
+            let out = p
+                .cmd()
+                .env("INJECT_TEST_CRASH_AT", step)
+                .args(["-q", "-f", "s.toml", command])
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(86),
+                "{command} did not stop at {step}"
+            );
+            // Only the keys file: the file opens, every value as it was.
+            let opened = export_json(&p, "s.toml", &[]);
+            assert_eq!(text(&opened.stderr), "", "{command} killed at {step}");
+            let mut got = json_map(&opened.stdout);
+            got.remove("DOTENV_PUBLIC_KEY");
+            assert_eq!(got, plain, "{command} killed at {step}");
+            assert_eq!(
+                fs::metadata(&file).unwrap().permissions().mode() & 0o7777,
+                0o640
+            );
+            // And the next run finishes the job, leaving no sibling behind.
+            expect(&p.run(["-q", "-f", "s.toml", command]), 0, "", "");
+            let mut got = json_map(&export_json(&p, "s.toml", &[]).stdout);
+            got.remove("DOTENV_PUBLIC_KEY");
+            assert_eq!(got, plain, "{command} rerun after {step}");
+            let names: Vec<String> = fs::read_dir(&p.app)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            assert!(
+                names.iter().all(|n| n == "s.toml" || n == ".env.keys"),
+                "{names:?}"
+            );
+            covered += 1;
+        }
+    }
+    assert_eq!(covered, 12);
+}
