@@ -40,8 +40,12 @@ import json
 results = json.load(open("enc.json"))["results"] + json.load(open("keys.json"))["results"]
 labels = ["plaintext", "encrypted, DOTENV_PRIVATE_KEY", "(same, keys file named)", "encrypted, .env.keys only"]
 base = results[0]["median"]
+cpu = results[0]["user"] + results[0]["system"]
+print("  median   added  min     cpu (user+sys, mean)")
 for label, r in zip(labels, results):
-    print(f"{r['median'] * 1000:8.2f}  +{(r['median'] - base) * 1000:6.2f}  {label}")
+    used = r["user"] + r["system"]
+    print(f"{r['median'] * 1000:8.2f}  +{(r['median'] - base) * 1000:5.2f}  {r['min'] * 1000:5.2f}  "
+          f"{used * 1000:5.2f} (+{(used - cpu) * 1000:4.2f})  {label}")
 PY
 echo "## binary size (bytes)"
 stat -c %s "$bin"
