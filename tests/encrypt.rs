@@ -410,6 +410,21 @@ fn rotate_needs_a_key_and_decrypt_writes_nothing_it_cannot_open() {
         "",
         "inject: error: `missing.toml` does not exist: check the path given to `-f` or `INJECT_FILE`\n",
     );
+    let odd = p.write("n.toml", "DOTENV_PUBLIC_KEY = 1\na = \"x\"\n");
+    expect(
+        &p.run(["-f", "n.toml", "encrypt"]),
+        125,
+        "",
+        "inject: error: `n.toml`: the root key `DOTENV_PUBLIC_KEY` must be a string, the file's public key: fix or remove it\n",
+    );
+    assert_eq!(
+        fs::read_to_string(&odd).unwrap(),
+        "DOTENV_PUBLIC_KEY = 1\na = \"x\"\n"
+    );
+    assert!(
+        !p.app.join(".env.keys").exists(),
+        "no key made for a file that cannot take it"
+    );
 }
 
 #[test]

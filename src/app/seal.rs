@@ -226,11 +226,25 @@ fn read(file: &Path) -> Result<String, Error> {
         std::io::ErrorKind::NotFound => Error::Source(source::SourceError::NotFound(name.clone())),
         _ => Error::Message(format!("cannot read `{name}`: {e}")),
     })?;
-    parse::parse_toml(&name, &bytes).map_err(|e| Error::Source(e.into()))?;
+    let table = parse::parse_toml(&name, &bytes).map_err(|e| Error::Source(e.into()))?;
+    if unseal::public_key(&table).is_none() && table.iter().any(|e| e.key == crypt::PUBLIC_KEY) {
+        return Err(Error::Message(format!(
+            "`{name}`: the root key `{}` must be a string, the file's public key: fix or remove it",
+            crypt::PUBLIC_KEY
+        )));
+    }
     String::from_utf8(bytes).map_err(|_| Error::Message(format!("`{name}` is not UTF-8")))
 }
 
 fn write(file: &Path, text: &str) -> Result<(), Error> {
+    // A safety net: what is written must read back, or nothing is written.
+    let name = source::display(file);
+    if let Err(error) = parse::parse_toml(&name, text.as_bytes()) {
+        return Err(Error::Message(format!(
+            "`{name}` would not read back after the change ({error}); the file is unchanged: is `{}` a string at its root?",
+            crypt::PUBLIC_KEY
+        )));
+    }
     keys::replace(file, text.as_bytes()).map_err(|e| {
         Error::Message(format!(
             "cannot rewrite `{}`: {e}; the file is unchanged",
