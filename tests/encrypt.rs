@@ -638,6 +638,34 @@ fn dotenvx_encrypts_and_inject_decrypts() {
     let mut got = json_map(&out.stdout);
     assert!(got.remove("DOTENV_PUBLIC_KEY").is_some());
     assert_eq!(got, want, "inject opens every value dotenvx encrypted");
+    // One keys file for both: inject appends its key after dotenvx's, and dotenvx still
+    // opens its `.env` with it.
+    p.write("own.toml", "mine = \"m\"\n");
+    let keys_file = dir.join(".env.keys");
+    let keys_arg = keys_file.to_str().unwrap();
+    expect(
+        &p.run(["-q", "--keys-file", keys_arg, "-f", "own.toml", "encrypt"]),
+        0,
+        "",
+        "",
+    );
+    assert_eq!(keys_in(&keys_file).len(), 2);
+    let get = dotenvx(&p, &dir, &["get", "K001"], None);
+    assert_eq!(text(&get.stdout), "a\n");
+    let out = p
+        .cmd()
+        .args([
+            "--keys-file",
+            keys_arg,
+            "-f",
+            "own.toml",
+            "--",
+            "printenv",
+            "mine",
+        ])
+        .output()
+        .unwrap();
+    expect(&out, 0, "m\n", "");
 }
 
 #[test]
