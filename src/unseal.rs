@@ -19,7 +19,7 @@ pub enum UnsealError {
         keys_file: String,
     },
     #[error(
-        "{origin}: `{key}` does not open with the private key of its file's public key {public}: the value was changed or cut after it was encrypted; encrypt it again (`inject encrypt`)"
+        "{origin}: `{key}` does not open with the private key of {public}, the file's own: the value was changed, cut, or encrypted for another key; encrypt it again (`inject encrypt`)"
     )]
     Tampered {
         key: KeyPath,
@@ -502,7 +502,7 @@ mod tests {
         assert_eq!(
             tampered[0].to_string(),
             format!(
-                "s.toml:4: `t.k` does not open with the private key of its file's public key {public}: the value was changed or cut after it was encrypted; encrypt it again (`inject encrypt`)"
+                "s.toml:4: `t.k` does not open with the private key of {public}, the file's own: the value was changed, cut, or encrypted for another key; encrypt it again (`inject encrypt`)"
             )
         );
         for error in no_key.iter().chain(&wrong).chain(&tampered) {

@@ -144,7 +144,7 @@ fn no_key_wrong_key_and_tampered_values_exit_125_naming_path_and_public_key() {
         125,
         "",
         &format!(
-            "inject: error: s.toml:3: `trello.api_key` does not open with the private key of its file's public key the public key `{DX_PUBLIC}`: the value was changed or cut after it was encrypted; encrypt it again (`inject encrypt`)\n"
+            "inject: error: s.toml:3: `trello.api_key` does not open with the private key of the public key `{DX_PUBLIC}`, the file's own: the value was changed, cut, or encrypted for another key; encrypt it again (`inject encrypt`)\n"
         ),
     );
 
