@@ -4,6 +4,7 @@
 
 mod commands;
 mod program;
+mod seal;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -24,6 +25,9 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
         Some(Command::List(args)) => commands::list(cli, args),
         Some(Command::Export(args)) => commands::export(cli, args),
         Some(Command::Check(args)) => commands::check(cli, args),
+        Some(Command::Encrypt(args) | Command::Decrypt(args) | Command::Rotate(args)) => {
+            seal::run(cli, args)
+        }
         Some(Command::Completions(args)) => commands::completions(args),
         Some(Command::Man) => commands::man(),
     }
@@ -37,6 +41,8 @@ struct Prepared {
     composed: Composed,
     /// `--st-secrets`: the tree Streamlit gets, as TOML text (SPEC §14).
     st_secrets: Option<String>,
+    /// The variables whose values were encrypted in their source.
+    sealed: Vec<seal::Sealed>,
 }
 
 impl Prepared {
@@ -52,6 +58,7 @@ impl Prepared {
 /// note a subcommand gives when no source exists (unless `-q`).
 fn prepare(cli: &Cli, no_source: Option<&str>) -> Result<Prepared, Error> {
     let mut loaded = with_sources(cli, |cx| source::load(&cli.selection.files, cx))?;
+    let sealed = seal::open_sources(cli, &mut loaded)?;
     // The tables are merged, not copied: from here on `loaded` only says what was read.
     let merged = flatten::merge(loaded.iter_mut().map(|l| std::mem::take(&mut l.table)));
     let variables = flatten::flatten(&merged, &options(cli)).map_err(Error::Flatten)?;
@@ -107,6 +114,7 @@ fn prepare(cli: &Cli, no_source: Option<&str>) -> Result<Prepared, Error> {
         from_files,
         composed,
         st_secrets,
+        sealed,
     })
 }
 

@@ -43,7 +43,8 @@ pub struct Finding {
     pub severity: Severity,
     /// A stable word for tools: `source`, `parse`, `collision`, `invalid-name`,
     /// `refused-name`, `value`, `selection`, `required`, `template`, `permissions`,
-    /// `git-tracked`, `git-not-ignored`.
+    /// `git-tracked`, `git-not-ignored`; for encrypted values `keys-tracked`, `plaintext`,
+    /// `encrypted`.
     pub kind: &'static str,
     pub file: Option<String>,
     pub line: Option<u32>,

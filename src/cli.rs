@@ -66,6 +66,16 @@ pub struct Selection {
     )]
     pub files: Vec<OsString>,
 
+    /// Where private keys are kept, in dotenvx's format (read after `DOTENV_PRIVATE_KEY`)
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "INJECT_KEYS_FILE",
+        default_value = ".env.keys",
+        global = true
+    )]
+    pub keys_file: std::path::PathBuf,
+
     /// Inject only this top-level key: a section such as `trello`, or a root key (repeatable)
     #[arg(
         long,
@@ -232,10 +242,26 @@ pub enum Command {
     Export(ExportArgs),
     /// Validate the sources and the repository's hygiene; exit 1 when there are errors
     Check(CheckArgs),
+    /// Encrypt the string values of a secrets file in place (dotenvx's scheme); creates the
+    /// key pair when the file has no `DOTENV_PUBLIC_KEY`
+    Encrypt(SealArgs),
+    /// Decrypt the `encrypted:` values of a secrets file in place
+    Decrypt(SealArgs),
+    /// Re-encrypt a secrets file under a new key pair (the new private key is saved first)
+    Rotate(SealArgs),
     /// Print a completion script for SHELL
     Completions(CompletionsArgs),
     /// Print the manual page (roff)
     Man,
+}
+
+/// `encrypt`, `decrypt`, `rotate`: the file is `-f` (default `.streamlit/secrets.toml`).
+#[derive(Debug, Args)]
+pub struct SealArgs {
+    /// Only the value at this key path, or every value under it, e.g. `trello.api_key` or
+    /// `trello` (repeatable; default: every string value)
+    #[arg(long = "key", value_name = "KEYPATH")]
+    pub keys: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ use crate::export::ExportError;
 use crate::flatten::FlattenError;
 use crate::require::RequireError;
 use crate::source::{SourceError, TemplateError};
+use crate::unseal::UnsealError;
 
 /// What inject's own exit status means (SPEC §6.2). A child's status passes through as is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +58,9 @@ pub enum Error {
     /// Variables the chosen format cannot carry; nothing was exported.
     #[error("{}", first(.0))]
     Export(Vec<ExportError>),
+    /// `encrypted:` values that stay closed (SPEC §15).
+    #[error("{}", first(.0))]
+    Unseal(Vec<UnsealError>),
     #[error("{}", .0.message)]
     Launch(LaunchError),
     /// inject itself, in one line: nothing to run, a terminal refused, output gone, …
@@ -96,6 +100,7 @@ impl Error {
             Error::Template(errors) => each(errors),
             Error::Require(errors) => each(errors),
             Error::StSecrets(errors) => each(errors),
+            Error::Unseal(errors) => each(errors),
             Error::Export(errors) => {
                 let mut lines = each(errors);
                 lines.push("nothing was exported".into());

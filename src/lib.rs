@@ -12,10 +12,13 @@ pub(crate) mod app;
 pub(crate) mod aws;
 pub(crate) mod check;
 pub(crate) mod cli;
+pub(crate) mod crypt;
+pub(crate) mod edit;
 pub(crate) mod environment;
 pub(crate) mod error;
 pub(crate) mod export;
 pub(crate) mod flatten;
+pub(crate) mod keys;
 #[cfg(unix)]
 pub(crate) mod launch;
 // No exec on Windows: the same module starts the program and waits for it (SPEC §18).
@@ -35,6 +38,7 @@ pub(crate) mod st_memory;
 pub(crate) mod st_secrets;
 pub(crate) mod store;
 pub(crate) mod supervise;
+pub(crate) mod unseal;
 pub(crate) mod value;
 #[cfg(unix)]
 pub(crate) mod watch;

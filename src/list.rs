@@ -28,6 +28,8 @@ pub struct Row<'a> {
     pub value: Cow<'a, str>,
     /// The length of the value in bytes (an inherited value shown lossily may be longer).
     pub bytes: usize,
+    /// Was the value `encrypted:` in its source (SPEC §15)?
+    pub encrypted: bool,
 }
 
 /// The rows of a listing: each variable from the sources, as the environment has it (an
@@ -50,6 +52,7 @@ pub fn rows<'a>(
                 line: None,
                 value: value.to_string_lossy(),
                 bytes: value.len(),
+                encrypted: false,
             }
         }
         Outcome::Set => Row {
@@ -60,6 +63,7 @@ pub fn rows<'a>(
             line: v.origin.line,
             value: Cow::Borrowed(&v.value),
             bytes: v.value.len(),
+            encrypted: false,
         },
     });
     let from_files = from_files.iter().map(|v| Row {
@@ -70,6 +74,7 @@ pub fn rows<'a>(
         line: None,
         value: Cow::Borrowed(&v.value),
         bytes: v.value.len(),
+        encrypted: false,
     });
     from_source.chain(from_files).collect()
 }
@@ -90,7 +95,7 @@ pub fn table(rows: &[Row], reveal: bool) -> String {
         let value = if reveal {
             one_line(&row.value)
         } else {
-            hidden(row.bytes)
+            hidden(row.bytes, row.encrypted)
         };
         let line = format!(
             "{:name_width$}  {:origin_width$}  {value}",
@@ -113,6 +118,9 @@ pub fn json(rows: &[Row], reveal: bool) -> String {
                 "line": row.line,
                 "bytes": row.bytes,
             });
+            if row.encrypted {
+                item["encrypted"] = json!(true);
+            }
             if reveal {
                 item["value"] = json!(row.value);
             }
@@ -124,11 +132,12 @@ pub fn json(rows: &[Row], reveal: bool) -> String {
     out
 }
 
-fn hidden(bytes: usize) -> String {
+fn hidden(bytes: usize, encrypted: bool) -> String {
+    let kind = if encrypted { "encrypted" } else { "hidden" };
     match bytes {
-        0 => "(empty)".into(),
-        1 => "(hidden, 1 byte)".into(),
-        n => format!("(hidden, {n} bytes)"),
+        0 if !encrypted => "(empty)".into(),
+        1 => format!("({kind}, 1 byte)"),
+        n => format!("({kind}, {n} bytes)"),
     }
 }
 
@@ -161,6 +170,7 @@ mod tests {
                 line: Some(2),
                 value: "k-123".into(),
                 bytes: 5,
+                encrypted: false,
             },
             Row {
                 name: "db",
@@ -170,6 +180,7 @@ mod tests {
                 line: None,
                 value: "a\nb".into(),
                 bytes: 3,
+                encrypted: false,
             },
         ]
     }
@@ -206,7 +217,22 @@ mod tests {
 
     #[test]
     fn empty_and_short_values() {
-        assert_eq!(hidden(0), "(empty)");
-        assert_eq!(hidden(1), "(hidden, 1 byte)");
+        assert_eq!(hidden(0, false), "(empty)");
+        assert_eq!(hidden(1, false), "(hidden, 1 byte)");
+    }
+
+    #[test]
+    fn encrypted_values_say_so() {
+        assert_eq!(hidden(0, true), "(encrypted, 0 bytes)");
+        assert_eq!(hidden(1, true), "(encrypted, 1 byte)");
+        assert_eq!(hidden(64, true), "(encrypted, 64 bytes)");
+        let mut rows = rows();
+        rows[0].encrypted = true;
+        assert_eq!(
+            table(&rows, false),
+            "TRELLO_API_KEY  .streamlit/secrets.toml:2  (encrypted, 5 bytes)\n\
+             db              env                        (hidden, 3 bytes)\n"
+        );
+        assert!(json(&rows, false).starts_with("[{\"bytes\":5,\"encrypted\":true,"));
     }
 }

@@ -11,11 +11,17 @@ use crate::{export, flatten, source};
 
 pub(super) fn list(cli: &Cli, args: &ListArgs) -> Result<ExitCode, Error> {
     let prepared = prepare(cli, Some("nothing would be injected"))?;
-    let rows = list::rows(
+    let mut rows = list::rows(
         &prepared.variables,
         &prepared.composed,
         &prepared.from_files,
     );
+    for row in rows.iter_mut().filter(|r| r.origin != "env") {
+        row.encrypted = prepared
+            .sealed
+            .iter()
+            .any(|(source, key)| row.source == **source && row.key == key.to_string());
+    }
     let text = match args.format {
         ListFormat::Table => list::table(&rows, args.reveal),
         ListFormat::Json => list::json(&rows, args.reveal),
@@ -70,22 +76,28 @@ pub(super) fn check(cli: &Cli, args: &CheckArgs) -> Result<ExitCode, Error> {
         Vec::new()
     });
     let mut sources = Vec::new();
-    let mut tables = Vec::new();
+    let mut loaded = Vec::new();
     for attempt in attempts {
         let name = source::display(&attempt.path);
+        // A file whose every string is encrypted is made to be committed (SPEC §15).
+        let mut committable = false;
         match attempt.result {
-            Ok(loaded) => tables.push(loaded.table),
+            Ok(source) => {
+                committable = super::seal::committable(&source);
+                loaded.push(source);
+            }
             Err(error) => findings.push(check::source_error(&error)),
         }
         for (file, mode) in check::probe_modes(&attempt.path) {
             findings.extend(check::permissions(&file, mode));
         }
-        if attempt.path.exists() {
+        if attempt.path.exists() && !committable {
             findings.extend(check::git(&name, check::probe_git(&attempt.path)));
         }
         sources.push(name);
     }
-    let merged = flatten::merge(tables);
+    findings.extend(super::seal::check(cli, &mut loaded));
+    let merged = flatten::merge(loaded.into_iter().map(|l| l.table));
     let (variables, errors) = flatten::flatten_all(&merged, &options(cli));
     findings.extend(errors.iter().map(check::flatten_error));
     let limit = cfg!(target_os = "linux").then_some(check::LINUX_MAX_VARIABLE);

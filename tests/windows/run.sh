@@ -6,7 +6,8 @@
 #   * the launcher: `cmd /c set` sees the flattened variables; a `.cmd` shim found through PATH
 #     and PATHEXT hands its arguments (spaces, quotes, backslashes) on exactly; the program's
 #     exit code passes through; a program not found is 127, one that cannot run 126.
-#   * killing inject (SIGKILL to its wine process) ends the program: the job object.
+#   * killing inject (SIGKILL to its wine process) ends the program: the job object;
+#   * encrypt, rotate and decrypt in place (SPEC §15), the files read by the Linux build.
 # Not proved here: Ctrl+C and Ctrl+Break reaching the program while inject waits (they need a
 # Windows console to send them; wine run from a script has none).
 # Harness only, never shipped: Rust's std imports ProcessPrng from bcryptprimitives.dll, which
@@ -118,6 +119,36 @@ printf '.streamlit/secrets.toml\n' >"$work/project/.gitignore"
 printf 'not = [toml\n' >"$work/project/.streamlit/secrets.toml"
 (cd "$work/project" && same_as_linux "check of a project whose secrets do not parse" check)
 rm -r "$work/project/.streamlit"
+
+# Encrypted values (SPEC §15): inject.exe encrypts the example in place, with its keys file;
+# the Linux inject opens it; inject.exe rotates and decrypts it; every export is the plaintext's.
+mkdir -p "$work/enc"
+cp "$example" "$work/enc/s.toml"
+plain=$("$linux" -f "$example" export --format json)
+# Not in a subshell, so that each pass and fail counts.
+cd "$work/enc"
+capture windows "$wine" "$inject" -q -f s.toml encrypt
+expect "encrypt in place" "" "" 0
+if grep -q '"encrypted:' "$work/enc/s.toml" && grep -q '^DOTENV_PRIVATE_KEY=' "$work/enc/.env.keys"; then
+  pass "the values are encrypted and the private key is in .env.keys"
+else
+  fail "encrypt: no encrypted value or no key in .env.keys"
+fi
+same_as_linux "export of the file inject.exe encrypted" -f s.toml export --format json
+if [[ $(grep -v '"DOTENV_PUBLIC_KEY"' "$work/linux.out") == "$plain" ]]; then
+  pass "the Linux inject opens what inject.exe encrypted: the plaintext's export"
+else
+  fail "the export of the encrypted file differs from the plaintext's"
+fi
+capture windows "$wine" "$inject" -q -f s.toml rotate
+expect "rotate in place" "" "" 0
+capture windows "$wine" "$inject" -q -f s.toml decrypt
+expect "decrypt in place" "" "" 0
+same_as_linux "export after rotate and decrypt" -f s.toml export --format json
+mv "$work/enc/.env.keys" "$work/enc/keys"
+"$linux" -q -f s.toml --keys-file keys encrypt
+same_as_linux "a value no key opens: 125 naming key path and public key" -f s.toml list
+cd "$root"
 
 # The global folder is %USERPROFILE%\.streamlit, whatever HOME says.
 profile=
