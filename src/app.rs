@@ -5,7 +5,7 @@
 mod commands;
 mod program;
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
 use crate::cli::{Cli, Command};
@@ -67,6 +67,15 @@ fn prepare(cli: &Cli, no_source: Option<&str>) -> Result<Prepared, Error> {
     }
     let mut composed = compose(cli, &variables);
     let requirements = requirements(cli).map_err(Error::Template)?;
+    if cfg!(windows) {
+        // A required name and its `NAME_FILE`, as `resolve_required` looks them up.
+        let names: Vec<OsString> = requirements
+            .iter()
+            .flat_map(|r| [r.name.clone(), format!("{}_FILE", r.name)])
+            .map(OsString::from)
+            .collect();
+        environment::respell(&mut composed.env, names.iter().map(OsString::as_os_str));
+    }
     let (from_files, errors) = resolve_required(&requirements, &mut composed.env);
     if !errors.is_empty() {
         return Err(Error::Require(errors));
@@ -107,7 +116,14 @@ fn options(cli: &Cli) -> flatten::Options<'_> {
 }
 
 fn compose(cli: &Cli, variables: &[Variable]) -> Composed {
-    let inherited: Vec<Pair> = std::env::vars_os().collect();
+    let mut inherited: Vec<Pair> = std::env::vars_os().collect();
+    if cfg!(windows) {
+        let names = variables.iter().map(|v| OsStr::new(&v.name));
+        environment::respell(
+            &mut inherited,
+            names.chain(cli.environment.keep.iter().map(|k| k.as_os_str())),
+        );
+    }
     let settings = environment::Settings {
         no_override: cli.environment.no_override,
         clean: cli.environment.clean,

@@ -12,9 +12,10 @@
 use std::ffi::{OsStr, OsString};
 use std::os::windows::io::AsRawHandle;
 use std::os::windows::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
+use which::sys::RealSys;
 use windows_sys::Win32::Foundation::{CloseHandle, FALSE, HANDLE, INVALID_HANDLE_VALUE, TRUE};
 use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, CTRL_C_EVENT, SetConsoleCtrlHandler};
 use windows_sys::Win32::System::Diagnostics::ToolHelp::{
@@ -72,18 +73,76 @@ pub fn run(command: &[OsString], env: &[Pair]) -> Result<ExitCode, LaunchError> 
 }
 
 /// The program as `PATH` and `PATHEXT` find it: a name through the child's `PATH`, a path
-/// (with `\` or `/`) as given, each with the extensions of `PATHEXT` when it has none.
+/// (with `\` or `/`) as given, each with the extensions of the child's `PATHEXT` when it has
+/// none. The child's, not inject's: a `PATH` set from the secrets or kept by `--clean` is the
+/// one the program is looked up in, as on Linux.
 fn find(program: &OsStr, env: &[Pair]) -> Option<PathBuf> {
     if program.is_empty() {
         return None;
     }
-    // Windows' names are case-insensitive: the variable is usually spelled `Path`.
-    let paths = env
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("PATH"))
-        .map(|(_, value)| value.clone());
     let cwd = std::env::current_dir().ok()?;
-    which::which_in(program, paths, cwd).ok()
+    let sys = ChildSys {
+        path: lookup(env, "PATH"),
+        path_ext: lookup(env, "PATHEXT"),
+    };
+    which::WhichConfig::new_with_sys(sys)
+        .binary_name(program.to_os_string())
+        .custom_cwd(cwd)
+        .first_result()
+        .ok()
+}
+
+/// The value of `name` in `env`, whose names are compared as Windows does, without ASCII case
+/// (the variable is usually spelled `Path`).
+fn lookup(env: &[Pair], name: &str) -> Option<OsString> {
+    env.iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.clone())
+}
+
+/// The system as `which` sees it, with the child's `PATH` and `PATHEXT` in place of inject's.
+struct ChildSys {
+    path: Option<OsString>,
+    path_ext: Option<OsString>,
+}
+
+impl which::sys::Sys for ChildSys {
+    type ReadDirEntry = <RealSys as which::sys::Sys>::ReadDirEntry;
+    type Metadata = <RealSys as which::sys::Sys>::Metadata;
+
+    fn is_windows(&self) -> bool {
+        true
+    }
+    fn current_dir(&self) -> std::io::Result<PathBuf> {
+        RealSys.current_dir()
+    }
+    fn home_dir(&self) -> Option<PathBuf> {
+        RealSys.home_dir()
+    }
+    fn env_split_paths(&self, paths: &OsStr) -> Vec<PathBuf> {
+        RealSys.env_split_paths(paths)
+    }
+    fn env_path(&self) -> Option<OsString> {
+        self.path.clone()
+    }
+    fn env_path_ext(&self) -> Option<OsString> {
+        self.path_ext.clone()
+    }
+    fn metadata(&self, path: &Path) -> std::io::Result<Self::Metadata> {
+        RealSys.metadata(path)
+    }
+    fn symlink_metadata(&self, path: &Path) -> std::io::Result<Self::Metadata> {
+        RealSys.symlink_metadata(path)
+    }
+    fn read_dir(
+        &self,
+        path: &Path,
+    ) -> std::io::Result<Box<dyn Iterator<Item = std::io::Result<Self::ReadDirEntry>>>> {
+        RealSys.read_dir(path)
+    }
+    fn is_valid_executable(&self, path: &Path) -> std::io::Result<bool> {
+        RealSys.is_valid_executable(path)
+    }
 }
 
 fn cannot_start(shown: &str, error: &std::io::Error) -> LaunchError {
