@@ -5,6 +5,7 @@
 mod commands;
 mod program;
 
+use std::borrow::Cow;
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
@@ -117,17 +118,20 @@ fn options(cli: &Cli) -> flatten::Options<'_> {
 
 fn compose(cli: &Cli, variables: &[Variable]) -> Composed {
     let mut inherited: Vec<Pair> = std::env::vars_os().collect();
+    let mut keep = Cow::Borrowed(&cli.environment.keep[..]);
     if cfg!(windows) {
-        let names = variables.iter().map(|v| OsStr::new(&v.name));
-        environment::respell(
-            &mut inherited,
-            names.chain(cli.environment.keep.iter().map(|k| k.as_os_str())),
-        );
+        let names = || variables.iter().map(|v| OsStr::new(&v.name));
+        // `--keep path` keeps an inherited `Path` whichever way the secrets spell it.
+        for name in keep.to_mut() {
+            environment::respell_name(name, names());
+        }
+        let kept = keep.iter().map(OsString::as_os_str);
+        environment::respell(&mut inherited, names().chain(kept));
     }
     let settings = environment::Settings {
         no_override: cli.environment.no_override,
         clean: cli.environment.clean,
-        keep: &cli.environment.keep,
+        keep: &keep,
     };
     environment::compose(inherited, variables, &settings)
 }

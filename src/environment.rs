@@ -125,13 +125,17 @@ pub fn compose(inherited: Vec<Pair>, variables: &[Variable], settings: &Settings
 /// it), and `--keep path` keeps it. Other entries keep their spelling. Called on Windows only.
 pub fn respell<'a>(env: &mut [Pair], names: impl IntoIterator<Item = &'a OsStr> + Clone) {
     for (name, _) in env.iter_mut() {
-        let spelled = names
-            .clone()
-            .into_iter()
-            .find(|n| n.eq_ignore_ascii_case(&*name) && *n != name.as_os_str());
-        if let Some(spelled) = spelled {
-            *name = spelled.to_os_string();
-        }
+        respell_name(name, names.clone());
+    }
+}
+
+/// Spell `name` as the first of `names` that equals it but for ASCII case.
+pub fn respell_name<'a>(name: &mut OsString, names: impl IntoIterator<Item = &'a OsStr>) {
+    let spelled = names
+        .into_iter()
+        .find(|n| n.eq_ignore_ascii_case(&*name) && *n != name.as_os_str());
+    if let Some(spelled) = spelled {
+        *name = spelled.to_os_string();
     }
 }
 
@@ -314,6 +318,24 @@ mod tests {
             "--no-override: the inherited value, one entry"
         );
         assert_eq!(got.outcomes, [Outcome::Kept, Outcome::Kept]);
+        let mut keep = [OsString::from("path")];
+        respell_name(&mut keep[0], spelled.iter().map(OsString::as_os_str));
+        assert_eq!(keep, [OsString::from("PATH")]);
+        let clean = Settings {
+            clean: true,
+            no_override: true,
+            keep: &keep,
+        };
+        let got = compose(
+            respelled(&[("Path", "C:\\bin"), ("HOME", "h")]),
+            &vars,
+            &clean,
+        );
+        assert_eq!(
+            got.env,
+            env(&[("PATH", "C:\\bin"), ("Other", "o")]),
+            "--clean --keep path --no-override: the kept Path wins, one entry"
+        );
         let twice = respelled(&[("Path", "a"), ("PATH", "b")]);
         let got = compose(twice, &vars, &Settings::default());
         assert_eq!(got.env, env(&[("PATH", "C:\\secret"), ("Other", "o")]));

@@ -74,12 +74,29 @@ pub fn run(
     _inputs: Inputs<'_>,
     options: &Options,
 ) -> crate::error::ExitCode {
-    let message = if options.watch.is_some() {
-        "`--watch` is only available on Linux: run without it, and start the program again after changing the secrets"
-    } else if options.mask.is_some() {
-        "`--mask` is only available on Linux: drop `--mask`, inject then runs the program in its place"
-    } else {
-        "init mode (`--init`) is only available on Linux: drop `--init`, inject then runs the program in its place"
+    let message = match (
+        options.watch.is_some(),
+        options.mask.is_some(),
+        cfg!(windows),
+    ) {
+        (true, _, true) => {
+            "`--watch` is not yet available on Windows: run without it, and start the program again after changing the secrets"
+        }
+        (true, _, false) => {
+            "`--watch` is only available on Linux: run without it, and start the program again after changing the secrets"
+        }
+        (false, true, true) => {
+            "`--mask` is not yet available on Windows: drop `--mask`; the program's output then reaches you unmasked"
+        }
+        (false, true, false) => {
+            "`--mask` is only available on Linux: drop `--mask`, inject then runs the program in its place"
+        }
+        (false, false, true) => {
+            "init mode (`--init`) does not exist on Windows: drop `--init`, inject then starts the program and waits for it"
+        }
+        (false, false, false) => {
+            "init mode (`--init`) is only available on Linux: drop `--init`, inject then runs the program in its place"
+        }
     };
     crate::error::report(&crate::error::Error::Message(message.into()));
     crate::error::ExitCode::Failure
