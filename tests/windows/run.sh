@@ -6,12 +6,20 @@
 #   * the launcher: `cmd /c set` sees the flattened variables; a `.cmd` shim found through PATH
 #     and PATHEXT hands its arguments (spaces, quotes, backslashes) on exactly; the program's
 #     exit code passes through; a program not found is 127, one that cannot run 126.
-#   * killing inject (SIGKILL to its wine process) ends the program: the job object.
-# Not proved here: Ctrl+C and Ctrl+Break reaching the program while inject waits (they need a
-# Windows console to send them; wine run from a script has none).
+#   * killing inject (SIGKILL to its wine process) ends the program: the job object;
+#   * Ctrl+C pressed on the console reaches the program while inject waits, and inject exits
+#     with the program's code;
+#   * names ignore case as on Windows: a secret `Path` is PATH (refused without `--allow PATH`;
+#     with it, the program is looked up in that PATH and the child sees one PATH);
+#   * the win_amd64 wheel of packaging/build.sh: its tag and size, pip installs it for
+#     win_amd64, and the inject.exe it carries runs (`--version`, `list` of the example).
+# Not proved here: Ctrl+Break. wine 8.0 cannot send it (GenerateConsoleCtrlEvent with
+# CTRL_BREAK_EVENT fails with error 6); the check says so on each run, and turns into a real
+# check when a wine can send it.
 # Harness only, never shipped: Rust's std imports ProcessPrng from bcryptprimitives.dll, which
 # wine 8.0 lacks; processprng.c is a stand-in put beside inject.exe. printargs.c prints the
-# arguments a program received, behind the .cmd shim.
+# arguments a program received, behind the .cmd shim; ctrlc.c is the console user who presses
+# Ctrl+C and the program that receives it.
 # Needs cargo with the x86_64-pc-windows-gnu target, x86_64-w64-mingw32-gcc
 # (gcc-mingw-w64-x86-64) and wine64 (Debian's wine, 8.0). Uses a fresh WINEPREFIX, removed at
 # the end. No secret value is printed. Ends with "N passed, N failed".
@@ -51,6 +59,7 @@ mkdir -p "$work/bin" "$work/path"
 cp "$root/target/x86_64-pc-windows-gnu/debug/inject.exe" "$work/bin/"
 x86_64-w64-mingw32-gcc -shared -O2 -o "$work/bin/bcryptprimitives.dll" "$here/processprng.c" -ladvapi32
 x86_64-w64-mingw32-gcc -O2 -o "$work/path/printargs.exe" "$here/printargs.c"
+x86_64-w64-mingw32-gcc -O2 -o "$work/path/ctrlc.exe" "$here/ctrlc.c"
 # The shim as npm and pip write them: the program beside it, every argument as given.
 printf '@"%%~dp0printargs.exe" %%*\r\n' >"$work/path/shim.cmd"
 printf 'not a program\r\n' >"$work/path/notexe.exe"
@@ -108,6 +117,38 @@ capture windows "$wine" "$inject" --version
 expect "--version" "inject $version" "" 0
 same_as_linux "list of the example" -f examples/secrets.toml list
 same_as_linux "export --format json of the example" -f examples/secrets.toml export --format json
+
+# The wheel of packaging/build.sh, installed by pip for win_amd64 (into a folder: pip puts
+# a wheel's scripts in bin/ there, in Scripts\ of a Windows environment).
+wheel=$root/target/dist/streamlit_inject-$version-py3-none-win_amd64.whl
+release=$root/target/dist/inject-x86_64-pc-windows-gnu.exe
+if [[ ! -f $wheel || ! -f $release ]]; then
+  unavailable "the Windows wheel and inject-x86_64-pc-windows-gnu.exe in target/dist (bash packaging/build.sh --platform windows)"
+else
+  size=$(stat -c %s "$wheel")
+  tag=$(python3 -c 'import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).decode())' \
+    "$wheel" "streamlit_inject-$version.dist-info/WHEEL" | sed -n 's/^Tag: //p')
+  if [[ $tag == py3-none-win_amd64 ]] && ((size < 5000000)); then
+    pass "the wheel is tagged $tag and has $size bytes (under 5 MB)"
+  else
+    fail "the wheel: tag '$tag', $size bytes"
+  fi
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check \
+    --no-deps --platform win_amd64 --only-binary=:all: --target "$work/wheel" "$wheel"
+  installed=$work/wheel/bin/inject.exe
+  if [[ -f $installed ]] && cmp -s "$installed" "$release"; then
+    pass "pip installs the wheel for win_amd64: its inject.exe is inject-x86_64-pc-windows-gnu.exe"
+  else
+    fail "pip install of the wheel for win_amd64: no bin/inject.exe equal to the release binary"
+  fi
+  cp "$work/bin/bcryptprimitives.dll" "$work/wheel/bin/"
+  debug=$inject
+  inject=$installed
+  capture windows "$wine" "$inject" --version
+  expect "the wheel's inject.exe: --version" "inject $version" "" 0
+  same_as_linux "the wheel's inject.exe: list of the example" -f examples/secrets.toml list
+  inject=$debug
+fi
 
 # check in a project holding the example as its secrets, ignored by git: nothing to find.
 mkdir -p "$work/project/.streamlit"
@@ -208,14 +249,63 @@ else
   fail "job object: killed under inject the program $with_inject; under a plain cmd.exe it $control"
 fi
 
+# Ctrl+C pressed on the console: the program gets it, inject keeps waiting and ends with the
+# program's code (42), not with 0xC000013A as a process that Ctrl+C ended would.
+winpath() { printf 'Z:%s' "${1//\//\\}"; }
+ready=$(winpath "$work/ready")
+rm -f "$work/ready"
+capture windows "$wine" "$work/path/ctrlc.exe" send C "$ready" "$(winpath "$inject") -- ctrlc child 42 $ready"
+expect "Ctrl+C reaches the program while inject waits; inject exits with the program's code" \
+  "child: got CTRL_C_EVENT
+send: inject exited with 42" "" 0
+rm -f "$work/ready"
+capture windows "$wine" "$work/path/ctrlc.exe" send BREAK "$ready" "$(winpath "$inject") -- ctrlc child 42 $ready"
+if [[ $(tr -d '\r' <"$work/windows.out") == "send: GenerateConsoleCtrlEvent failed: error 6" ]]; then
+  echo "not proved: Ctrl+Break (wine 8.0 cannot send it: GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT) fails with error 6)"
+else
+  expect "Ctrl+Break reaches the program while inject waits; inject exits with the program's code" \
+    "child: got CTRL_BREAK_EVENT
+send: inject exited with 42" "" 0
+fi
+
+# Names ignore case: the secret `Path` is the PATH wine's environment spells in capitals.
+mkdir -p "$work/secretpath"
+printf '@echo found %%*\r\n' >"$work/secretpath/onlyhere.cmd"
+secret_path="C:\\windows\\system32;$(winpath "$work/secretpath")"
+printf "Path = '%s'\n" "$secret_path" >"$work/path.toml"
+capture windows "$wine" "$inject" -f "$work/path.toml" -- cmd /c exit 0
+if [[ $(cat "$work/windows.rc") == 125 ]] &&
+  grep -q "^inject: error: \`Path\` (from .*\`--allow Path\` if you mean it$" "$work/windows.err"; then
+  pass "a secret \`Path\` is PATH: refused without --allow PATH"
+else
+  fail "a secret \`Path\` without --allow: status $(cat "$work/windows.rc")"
+  sed 's/^/    /' "$work/windows.err"
+fi
+capture windows "$wine" "$inject" --allow PATH -f "$work/path.toml" -- onlyhere a b
+expect "the program is looked up in the child's PATH (the secret \`Path\`)" "found a b" "" 0
+capture windows "$wine" "$inject" --allow PATH -f "$work/path.toml" -- cmd /c set
+paths=$(tr -d '\r' <"$work/windows.out" | grep -i '^path=' || true)
+if [[ ${paths,,} == "path=${secret_path,,}" ]]; then
+  pass "the child sees one PATH, the secret's (the inherited PATH did not survive beside it)"
+else
+  fail "the child's PATH entries: $paths"
+fi
+capture windows "$wine" "$inject" --no-override --allow PATH -f "$work/path.toml" -- cmd /c set
+paths=$(tr -d '\r' <"$work/windows.out" | grep -i '^path=' || true)
+if [[ $(wc -l <<<"$paths") == 1 && ${paths,,} != *secretpath* ]]; then
+  pass "--no-override: the child sees one PATH, the inherited one"
+else
+  fail "--no-override: the child's PATH entries: $paths"
+fi
+
 capture windows "$wine" "$inject" --init -- cmd /c exit 0
 expect "init mode is a clear error" "" \
-  "inject: error: init mode (\`--init\`) is only available on Linux: drop \`--init\`, inject then runs the program in its place" 125
+  "inject: error: init mode (\`--init\`) does not exist on Windows: drop \`--init\`, inject then starts the program and waits for it" 125
 capture windows "$wine" "$inject" --mask -- cmd /c exit 0
-expect "--mask is a clear error (masking is Linux-only in this slice)" "" \
-  "inject: error: \`--mask\` is only available on Linux: drop \`--mask\`, inject then runs the program in its place" 125
+expect "--mask is a clear error (not yet on Windows)" "" \
+  "inject: error: \`--mask\` is not yet available on Windows: drop \`--mask\`; the program's output then reaches you unmasked" 125
 capture windows "$wine" "$inject" --watch -- cmd /c exit 0
-expect "--watch is a clear error (Linux-only in this slice)" "" \
-  "inject: error: \`--watch\` is only available on Linux: run without it, and start the program again after changing the secrets" 125
+expect "--watch is a clear error (not yet on Windows)" "" \
+  "inject: error: \`--watch\` is not yet available on Windows: run without it, and start the program again after changing the secrets" 125
 
 finish
