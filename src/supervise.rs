@@ -10,8 +10,10 @@
 //!   different environment stops the program's group (the restart signal, then SIGKILL after
 //!   the stop timeout) and starts it again, with a new relay under `--mask`.
 //!
-//! The loop is Linux code (`signalfd`, `PR_SET_CHILD_SUBREAPER`, in `supervise/linux.rs`);
-//! elsewhere [`run`] says so, the one place the platform is checked.
+//! The loop is Linux code (`signalfd`, `PR_SET_CHILD_SUBREAPER`, in `supervise/linux.rs`).
+//! Windows has no signals to forward and no orphans to reap: `supervise/windows.rs` does
+//! `--mask` with a thread per pipe and says that the other modes are not available there.
+//! Elsewhere [`run`] says so for every mode. These are the places the platform is checked.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,6 +25,11 @@ use crate::mask;
 mod linux;
 #[cfg(target_os = "linux")]
 pub use linux::run;
+// `--mask` through pipes and threads; the other modes are errors there (SPEC §18).
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::run;
 
 /// How inject supervises. Every mode is an option here, none is a loop of its own.
 #[derive(Clone, Copy, Debug)]
@@ -67,36 +74,19 @@ pub struct Inputs<'a> {
     pub paths: &'a dyn Fn() -> Vec<PathBuf>,
 }
 
-/// Elsewhere than Linux: every supervising mode is an error, said once, here.
-#[cfg(not(target_os = "linux"))]
+/// Elsewhere than Linux and Windows: every supervising mode is an error, said once, here.
+#[cfg(not(any(target_os = "linux", windows)))]
 pub fn run(
     _command: &[std::ffi::OsString],
     _inputs: Inputs<'_>,
     options: &Options,
 ) -> crate::error::ExitCode {
-    let message = match (
-        options.watch.is_some(),
-        options.mask.is_some(),
-        cfg!(windows),
-    ) {
-        (true, _, true) => {
-            "`--watch` is not yet available on Windows: run without it, and start the program again after changing the secrets"
-        }
-        (true, _, false) => {
-            "`--watch` is only available on Linux: run without it, and start the program again after changing the secrets"
-        }
-        (false, true, true) => {
-            "`--mask` is not yet available on Windows: drop `--mask`; the program's output then reaches you unmasked"
-        }
-        (false, true, false) => {
-            "`--mask` is only available on Linux: drop `--mask`, inject then runs the program in its place"
-        }
-        (false, false, true) => {
-            "init mode (`--init`) does not exist on Windows: drop `--init`, inject then starts the program and waits for it"
-        }
-        (false, false, false) => {
-            "init mode (`--init`) is only available on Linux: drop `--init`, inject then runs the program in its place"
-        }
+    let message = if options.watch.is_some() {
+        "`--watch` is only available on Linux: run without it, and start the program again after changing the secrets"
+    } else if options.mask.is_some() {
+        "`--mask` is only available on Linux: drop `--mask`, inject then runs the program in its place"
+    } else {
+        "init mode (`--init`) is only available on Linux: drop `--init`, inject then runs the program in its place"
     };
     crate::error::report(&crate::error::Error::Message(message.into()));
     crate::error::ExitCode::Failure

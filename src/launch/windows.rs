@@ -36,6 +36,39 @@ use crate::error::{ExitCode, LaunchError};
 
 /// Start the program with exactly this environment, wait for it, and return its exit code.
 pub fn run(command: &[OsString], env: &[Pair]) -> Result<ExitCode, LaunchError> {
+    start(command, env, |_| {})?.wait()
+}
+
+/// The program, running in its job. Dropping it closes the job, which ends the program.
+pub struct Running {
+    pub child: Child,
+    shown: String,
+    _job: Job,
+}
+
+impl Running {
+    /// Wait for the program and return its exit code.
+    pub fn wait(mut self) -> Result<ExitCode, LaunchError> {
+        let status = self.child.wait().map_err(|error| LaunchError {
+            code: ExitCode::Failure,
+            message: format!(
+                "lost the program `{}` while waiting for it: {error}",
+                self.shown
+            ),
+        })?;
+        // On Windows every status has a code, a 32-bit one (`0xC000013A` after Ctrl+C).
+        Ok(ExitCode::Child(status.code().unwrap_or(1)))
+    }
+}
+
+/// Start the program with exactly this environment, in a job, ignoring Ctrl+C and Ctrl+Break
+/// from now on. `stdio` may give it other standard streams (`--mask`'s pipes); the `Command`,
+/// and with it inject's copies of what `stdio` handed over, is gone once this returns.
+pub fn start(
+    command: &[OsString],
+    env: &[Pair],
+    stdio: impl FnOnce(&mut Command),
+) -> Result<Running, LaunchError> {
     let Some(program) = command.first() else {
         return Err(LaunchError {
             code: ExitCode::Failure,
@@ -51,25 +84,27 @@ pub fn run(command: &[OsString], env: &[Pair]) -> Result<ExitCode, LaunchError> 
     })?;
     let job = Job::new()?;
     ignore_console_interrupts()?;
-    let mut child = Command::new(&path)
+    let mut builder = Command::new(&path);
+    builder
         .args(&command[1..])
         .env_clear()
         .envs(env.iter().map(|(name, value)| (name, value)))
-        .creation_flags(CREATE_SUSPENDED)
-        .spawn()
-        .map_err(|error| cannot_start(&shown, &error))?;
+        .creation_flags(CREATE_SUSPENDED);
+    stdio(&mut builder);
+    let spawned = builder.spawn();
+    drop(builder);
+    let mut child = spawned.map_err(|error| cannot_start(&shown, &error))?;
     if let Err(error) = job.assign(&child).and_then(|()| resume(&child)) {
         // Not left running on its own: inject could not promise to end it.
         let _ = child.kill();
         let _ = child.wait();
         return Err(error);
     }
-    let status = child.wait().map_err(|error| LaunchError {
-        code: ExitCode::Failure,
-        message: format!("lost the program `{shown}` while waiting for it: {error}"),
-    })?;
-    // On Windows every status has a code, a 32-bit one (`0xC000013A` after Ctrl+C).
-    Ok(ExitCode::Child(status.code().unwrap_or(1)))
+    Ok(Running {
+        child,
+        shown,
+        _job: job,
+    })
 }
 
 /// The program as `PATH` and `PATHEXT` find it: a name through the child's `PATH`, a path

@@ -11,6 +11,9 @@
 #     with the program's code;
 #   * names ignore case as on Windows: a secret `Path` is PATH (refused without `--allow PATH`;
 #     with it, the program is looked up in that PATH and the child sees one PATH);
+#   * `--mask` through pipes masks stdout and stderr, keeps their order under `2>&1`, and
+#     passes the exit code on; `--mask=always` on a console (no pseudo-terminal there),
+#     `--init` and `--watch` are clear errors;
 #   * the win_amd64 wheel of packaging/build.sh: its tag and size, pip installs it for
 #     win_amd64, and the inject.exe it carries runs (`--version`, `list` of the example).
 # Not proved here: Ctrl+Break. wine 8.0 cannot send it (GenerateConsoleCtrlEvent with
@@ -301,9 +304,40 @@ fi
 capture windows "$wine" "$inject" --init -- cmd /c exit 0
 expect "init mode is a clear error" "" \
   "inject: error: init mode (\`--init\`) does not exist on Windows: drop \`--init\`, inject then starts the program and waits for it" 125
-capture windows "$wine" "$inject" --mask -- cmd /c exit 0
-expect "--mask is a clear error (not yet on Windows)" "" \
-  "inject: error: \`--mask\` is not yet available on Windows: drop \`--mask\`; the program's output then reaches you unmasked" 125
+
+# --mask through pipes: each stream through its own pipe and redactor, the exit code passed
+# on; with stdout and stderr one file (cmd.exe's 2>&1), one pipe keeps their order.
+printf '[trello]\napi_key = "tr-0123456789abcdef"\ntoken = "tok-9876543210"\n' >"$work/mask.toml"
+printf '@echo A tr-0123456789abcdef B\r\n@echo E tok-9876543210 1>&2\r\n@echo C\r\n@exit /b 5\r\n' \
+  >"$work/path/both.cmd"
+capture windows "$wine" "$inject" -f "$work/mask.toml" -- both
+if grep -q 'tr-0123456789abcdef' "$work/windows.out" && grep -q 'tok-9876543210' "$work/windows.err"; then
+  capture windows "$wine" "$inject" -f "$work/mask.toml" --mask -- both
+  expect "--mask: the values are masked in stdout and stderr, the exit code passes (unmasked without it)" \
+    "A [masked:TRELLO_API_KEY] B
+C" "E [masked:TRELLO_TOKEN] "$'\r' 5
+else
+  fail "--mask: without --mask the program's output does not hold the values"
+fi
+capture windows "$wine" cmd /c "$(winpath "$inject") -f $(winpath "$work/mask.toml") --mask -- both 2>&1"
+expect "--mask with 2>&1: one pipe, the order of stdout and stderr kept" \
+  "A [masked:TRELLO_API_KEY] B
+E [masked:TRELLO_TOKEN] 
+C" "" 5
+# --mask=always on a console would need a pseudo-terminal: a clear error. script(1) gives wine
+# a terminal, and so inject a console as its stdout.
+if command -v script >/dev/null; then
+  script -qec "$wine $inject --mask=always -- cmd /c exit 0 2>$work/always.err; echo \$? >$work/always.rc" \
+    /dev/null >/dev/null
+  if [[ $(cat "$work/always.rc") == 125 && $(cat "$work/always.err") == "inject: error: \`--mask=always\` masks a console through a pseudo-terminal, which inject does not have on Windows: use \`--mask\`, which masks pipes and files and leaves the console to the program" ]]; then
+    pass "--mask=always on a console is a clear error"
+  else
+    fail "--mask=always on a console: status $(cat "$work/always.rc")"
+    sed 's/^/    /' "$work/always.err"
+  fi
+else
+  unavailable "script (apt-get install util-linux)"
+fi
 capture windows "$wine" "$inject" --watch -- cmd /c exit 0
 expect "--watch is a clear error (not yet on Windows)" "" \
   "inject: error: \`--watch\` is not yet available on Windows: run without it, and start the program again after changing the secrets" 125
