@@ -49,8 +49,11 @@ export PATH=$venv/bin:$PATH
 
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/Cargo.toml" | head -1)
 mkdir -p "$dist"
-rm -f "$dist"/*.whl "$dist"/inject-* "$dist/SHA256SUMS"
 built() { [[ " ${platforms[*]} " == *" $1 "* ]]; }
+# What this run builds is built afresh; another platform's artefacts stay (and are summed).
+rm -f "$dist/SHA256SUMS"
+if built linux; then rm -f "$dist"/*linux*.whl "$dist"/inject-*-linux-musl; fi
+if built windows; then rm -f "$dist"/*win_amd64.whl "$dist"/inject-*-windows-gnu.exe; fi
 
 if built linux; then
   for arch in "${archs[@]}"; do
