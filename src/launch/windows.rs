@@ -110,7 +110,8 @@ pub fn start(
 /// The program as `PATH` and `PATHEXT` find it: a name through the child's `PATH`, a path
 /// (with `\` or `/`) as given, each with the extensions of the child's `PATHEXT` when it has
 /// none. The child's, not inject's: a `PATH` set from the secrets or kept by `--clean` is the
-/// one the program is looked up in, as on Linux.
+/// one the program is looked up in, as on Linux; a child without `PATHEXT` gets `cmd.exe`'s
+/// default.
 fn find(program: &OsStr, env: &[Pair]) -> Option<PathBuf> {
     if program.is_empty() {
         return None;
@@ -118,7 +119,8 @@ fn find(program: &OsStr, env: &[Pair]) -> Option<PathBuf> {
     let cwd = std::env::current_dir().ok()?;
     let sys = ChildSys {
         path: lookup(env, "PATH"),
-        path_ext: lookup(env, "PATHEXT"),
+        // Without one (`--clean`), the extensions `cmd.exe` tries when it has none.
+        path_ext: lookup(env, "PATHEXT").or_else(|| Some(DEFAULT_PATHEXT.into())),
     };
     which::WhichConfig::new_with_sys(sys)
         .binary_name(program.to_os_string())
@@ -126,6 +128,9 @@ fn find(program: &OsStr, env: &[Pair]) -> Option<PathBuf> {
         .first_result()
         .ok()
 }
+
+/// What `cmd.exe` uses when `PATHEXT` is not set.
+const DEFAULT_PATHEXT: &str = ".COM;.EXE;.BAT;.CMD";
 
 /// The value of `name` in `env`, whose names are compared as Windows does, without ASCII case
 /// (the variable is usually spelled `Path`).

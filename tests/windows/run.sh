@@ -10,7 +10,8 @@
 #   * Ctrl+C pressed on the console reaches the program while inject waits, and inject exits
 #     with the program's code;
 #   * names ignore case as on Windows: a secret `Path` is PATH (refused without `--allow PATH`;
-#     with it, the program is looked up in that PATH and the child sees one PATH);
+#     with it, the program is looked up in that PATH and the child sees one PATH; `--keep path`
+#     and `--require path` find the inherited PATH);
 #   * `--mask` through pipes masks stdout and stderr, keeps their order under `2>&1`, and
 #     passes the exit code on; `--mask=always` on a console (no pseudo-terminal there),
 #     `--init` and `--watch` are clear errors;
@@ -300,6 +301,17 @@ if [[ $(wc -l <<<"$paths") == 1 && ${paths,,} != *secretpath* ]]; then
 else
   fail "--no-override: the child's PATH entries: $paths"
 fi
+
+capture windows "$wine" "$inject" --clean --keep path -f examples/secrets.toml -- cmd /c set
+paths=$(tr -d '\r' <"$work/windows.out" | grep -ic '^path=' || true)
+if [[ $(cat "$work/windows.rc") == 0 && $paths == 1 ]]; then
+  pass "--clean --keep path keeps the inherited PATH (cmd is found through it)"
+else
+  fail "--clean --keep path: status $(cat "$work/windows.rc"), $paths PATH entries"
+  sed 's/^/    /' "$work/windows.err"
+fi
+capture windows "$wine" "$inject" --require path -- cmd /c exit 0
+expect "--require path is satisfied by the inherited PATH" "" "" 0
 
 capture windows "$wine" "$inject" --init -- cmd /c exit 0
 expect "init mode is a clear error" "" \
