@@ -6,7 +6,8 @@ mod commands;
 mod program;
 mod seal;
 
-use std::ffi::OsString;
+use std::borrow::Cow;
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
 use crate::cli::{Cli, Command};
@@ -78,6 +79,15 @@ fn prepare(cli: &Cli, no_source: Option<&str>) -> Result<Prepared, Error> {
     }
     let mut composed = compose(cli, &variables);
     let (requirements, templates) = requirements(cli).map_err(Error::Template)?;
+    if cfg!(windows) {
+        // A required name and its `NAME_FILE`, as `resolve_required` looks them up.
+        let names: Vec<OsString> = requirements
+            .iter()
+            .flat_map(|r| [r.name.clone(), format!("{}_FILE", r.name)])
+            .map(OsString::from)
+            .collect();
+        environment::respell(&mut composed.env, names.iter().map(OsString::as_os_str));
+    }
     let (from_files, errors) = resolve_required(&requirements, &mut composed.env);
     if !errors.is_empty() {
         return Err(Error::Require(errors));
@@ -147,11 +157,21 @@ fn options(cli: &Cli) -> flatten::Options<'_> {
 }
 
 fn compose(cli: &Cli, variables: &[Variable]) -> Composed {
-    let inherited: Vec<Pair> = std::env::vars_os().collect();
+    let mut inherited: Vec<Pair> = std::env::vars_os().collect();
+    let mut keep = Cow::Borrowed(&cli.environment.keep[..]);
+    if cfg!(windows) {
+        let names = || variables.iter().map(|v| OsStr::new(&v.name));
+        // `--keep path` keeps an inherited `Path` whichever way the secrets spell it.
+        for name in keep.to_mut() {
+            environment::respell_name(name, names());
+        }
+        let kept = keep.iter().map(OsString::as_os_str);
+        environment::respell(&mut inherited, names().chain(kept));
+    }
     let settings = environment::Settings {
         no_override: cli.environment.no_override,
         clean: cli.environment.clean,
-        keep: &cli.environment.keep,
+        keep: &keep,
     };
     environment::compose(inherited, variables, &settings)
 }

@@ -118,6 +118,27 @@ pub fn compose(inherited: Vec<Pair>, variables: &[Variable], settings: &Settings
     }
 }
 
+/// Windows compares variable names without regard to ASCII case: `Path` and `PATH` are one
+/// variable. Before the exact comparisons of [`compose`] and of the required names, spell each
+/// entry of `env` whose name equals one of `names` but for case as that name, so that one name
+/// stays one: the file's `PATH` replaces an inherited `Path` (or, with `--no-override`, leaves
+/// it), and `--keep path` keeps it. Other entries keep their spelling. Called on Windows only.
+pub fn respell<'a>(env: &mut [Pair], names: impl IntoIterator<Item = &'a OsStr> + Clone) {
+    for (name, _) in env.iter_mut() {
+        respell_name(name, names.clone());
+    }
+}
+
+/// Spell `name` as the first of `names` that equals it but for ASCII case.
+pub fn respell_name<'a>(name: &mut OsString, names: impl IntoIterator<Item = &'a OsStr>) {
+    let spelled = names
+        .into_iter()
+        .find(|n| n.eq_ignore_ascii_case(&*name) && *n != name.as_os_str());
+    if let Some(spelled) = spelled {
+        *name = spelled.to_os_string();
+    }
+}
+
 /// The names whose value differs between two environments (`--watch`, SPEC §12). Names
 /// only: this is what inject prints, and a value must never be.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -259,6 +280,65 @@ mod tests {
             assert_eq!(got.env, env(&want), "{why}");
             assert_eq!(got.outcomes, kept, "{why}");
         }
+    }
+
+    #[test]
+    fn respelled_names_are_one_name_as_on_windows() {
+        let names = |vars: &[Variable]| {
+            vars.iter()
+                .map(|v| OsString::from(&v.name))
+                .collect::<Vec<_>>()
+        };
+        let vars = [var("PATH", "C:\\secret"), var("Other", "o")];
+        let spelled = names(&vars);
+        let respelled = |inherited: &[(&str, &str)]| {
+            let mut inherited = env(inherited);
+            respell(&mut inherited, spelled.iter().map(OsString::as_os_str));
+            inherited
+        };
+        let inherited = respelled(&[("Path", "C:\\bin"), ("OTHER", "1"), ("path2", "p")]);
+        assert_eq!(
+            inherited,
+            env(&[("PATH", "C:\\bin"), ("Other", "1"), ("path2", "p")])
+        );
+        let got = compose(inherited.clone(), &vars, &Settings::default());
+        assert_eq!(
+            got.env,
+            env(&[("PATH", "C:\\secret"), ("Other", "o"), ("path2", "p")]),
+            "the file wins, one entry"
+        );
+        let kept = Settings {
+            no_override: true,
+            ..Settings::default()
+        };
+        let got = compose(inherited, &vars, &kept);
+        assert_eq!(
+            got.env,
+            env(&[("PATH", "C:\\bin"), ("Other", "1"), ("path2", "p")]),
+            "--no-override: the inherited value, one entry"
+        );
+        assert_eq!(got.outcomes, [Outcome::Kept, Outcome::Kept]);
+        let mut keep = [OsString::from("path")];
+        respell_name(&mut keep[0], spelled.iter().map(OsString::as_os_str));
+        assert_eq!(keep, [OsString::from("PATH")]);
+        let clean = Settings {
+            clean: true,
+            no_override: true,
+            keep: &keep,
+        };
+        let got = compose(
+            respelled(&[("Path", "C:\\bin"), ("HOME", "h")]),
+            &vars,
+            &clean,
+        );
+        assert_eq!(
+            got.env,
+            env(&[("PATH", "C:\\bin"), ("Other", "o")]),
+            "--clean --keep path --no-override: the kept Path wins, one entry"
+        );
+        let twice = respelled(&[("Path", "a"), ("PATH", "b")]);
+        let got = compose(twice, &vars, &Settings::default());
+        assert_eq!(got.env, env(&[("PATH", "C:\\secret"), ("Other", "o")]));
     }
 
     #[test]

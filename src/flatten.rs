@@ -32,9 +32,37 @@ pub const REFUSED_NAMES: &[&str] = &[
 /// Every name that starts with one of these is refused too.
 pub const REFUSED_PREFIXES: &[&str] = &["LD_", "DYLD_", "MALLOC_"];
 
+/// Windows only: what a command name runs as (`PATHEXT`) and with which shell (`ComSpec`).
+pub const REFUSED_ON_WINDOWS: &[&str] = &["PATHEXT", "COMSPEC"];
+
 pub fn is_refused(name: &str, allow: &[String]) -> bool {
-    !allow.iter().any(|a| a == name)
-        && (REFUSED_NAMES.contains(&name) || REFUSED_PREFIXES.iter().any(|p| name.starts_with(p)))
+    refused_on(name, allow, cfg!(windows))
+}
+
+/// `windows`: names are compared without ASCII case, as Windows compares them (`Path` is
+/// `PATH` there), and the Windows names are refused as well.
+fn refused_on(name: &str, allow: &[String], windows: bool) -> bool {
+    let same = |a: &str, b: &str| same_bytes(a.as_bytes(), b.as_bytes(), windows);
+    let starts = |prefix: &str| {
+        name.as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|head| same_bytes(head, prefix.as_bytes(), windows))
+    };
+    let windows_only: &[&str] = if windows { REFUSED_ON_WINDOWS } else { &[] };
+    !allow.iter().any(|a| same(a, name))
+        && (REFUSED_NAMES
+            .iter()
+            .chain(windows_only)
+            .any(|r| same(r, name))
+            || REFUSED_PREFIXES.iter().any(|p| starts(p)))
+}
+
+fn same_bytes(a: &[u8], b: &[u8], fold_case: bool) -> bool {
+    if fold_case {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a == b
+    }
 }
 
 /// One variable that inject would set, with where it came from.
@@ -661,8 +689,34 @@ mod tests {
             "ld_preload",
             "ENVIRONMENT",
         ] {
-            assert!(!is_refused(fine, &[]), "{fine}");
+            assert!(!refused_on(fine, &[], false), "{fine}");
         }
+        // Windows: case does not tell names apart, and two more names choose what runs.
+        for (name, allow, refused) in [
+            ("Path", "", true),
+            ("path", "", true),
+            ("ld_preload", "", true),
+            ("Ld_", "", true),
+            ("PathExt", "", true),
+            ("ComSpec", "", true),
+            ("Path", "PATH", false),
+            ("PATHEXT", "pathext", false),
+            ("PATHS", "", false),
+            ("éPATH", "", false),
+            ("é", "", false),
+        ] {
+            let allow: Vec<String> = [allow]
+                .into_iter()
+                .filter(|a| !a.is_empty())
+                .map(String::from)
+                .collect();
+            assert_eq!(
+                refused_on(name, &allow, true),
+                refused,
+                "{name} --allow {allow:?}"
+            );
+        }
+        assert!(!refused_on("PATHEXT", &[], false));
         // A derived name is checked too, and so is the name after the prefix.
         let table = vec![e("ld", t(vec![e("preload", s("x"))]))];
         assert!(matches!(

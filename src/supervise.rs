@@ -12,8 +12,10 @@
 //! * `--mask=always` on a terminal: the program runs on a pty (`pty`); the real terminal's
 //!   keys, window size and job control go through the loop as well.
 //!
-//! The loop is Linux code (`signalfd`, `PR_SET_CHILD_SUBREAPER`, in `supervise/linux.rs`);
-//! elsewhere [`run`] says so, the one place the platform is checked.
+//! The loop is Linux code (`signalfd`, `PR_SET_CHILD_SUBREAPER`, in `supervise/linux.rs`).
+//! Windows has no signals to forward and no orphans to reap: `supervise/windows.rs` does
+//! `--mask` with a thread per pipe and says that the other modes are not available there.
+//! Elsewhere [`run`] says so for every mode. These are the places the platform is checked.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,6 +27,11 @@ use crate::mask;
 mod linux;
 #[cfg(target_os = "linux")]
 pub use linux::run;
+// `--mask` through pipes and threads; the other modes are errors there (SPEC §18).
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::run;
 
 /// How inject supervises. Every mode is an option here, none is a loop of its own.
 #[derive(Clone, Copy, Debug)]
@@ -77,8 +84,8 @@ pub type Keep<'a> = std::os::fd::BorrowedFd<'a>;
 #[cfg(not(unix))]
 pub type Keep<'a> = std::marker::PhantomData<&'a ()>;
 
-/// Elsewhere than Linux: every supervising mode is an error, said once, here.
-#[cfg(not(target_os = "linux"))]
+/// Elsewhere than Linux and Windows: every supervising mode is an error, said once, here.
+#[cfg(not(any(target_os = "linux", windows)))]
 pub fn run(
     _command: &[std::ffi::OsString],
     _inputs: Inputs<'_>,

@@ -246,10 +246,16 @@ fn holding(dir: &Path, needle: &[u8], depth: u32, found: &mut Vec<String>) {
 #[test]
 fn while_the_program_runs_no_file_holds_a_value_and_no_other_user_reads_it() {
     let env = setup();
-    // The secrets file itself holds the value: it lives outside every place searched.
+    // A value no other file can hold by chance (the tests' own sources hold SECRET), in a
+    // secrets file outside every place searched.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let value = format!("v-{}-{nanos:x}-unique", std::process::id());
     let elsewhere = tempfile::tempdir().unwrap();
-    std::fs::rename(env.app.join("s.toml"), elsewhere.path().join("s.toml")).unwrap();
-    let source = elsewhere.path().join("s.toml").display().to_string();
+    let source = elsewhere.path().join("s.toml");
+    std::fs::write(&source, format!("[trello]\napi_key = \"{value}\"\n")).unwrap();
+    let source = source.display().to_string();
     let run = env.root.join("run");
     let mut command = Command::new(common::bin());
     command
@@ -268,14 +274,13 @@ fn while_the_program_runs_no_file_holds_a_value_and_no_other_user_reads_it() {
     let pid = child.id();
     // The program holds it, as its descriptor 3.
     let held = std::fs::read_to_string(format!("/proc/{pid}/fd/3")).unwrap();
-    assert!(held.contains(SECRET));
+    assert!(held.contains(&value));
     let mut found = Vec::new();
     for dir in [Path::new("/dev/shm"), &run, &env.app, &env.home] {
-        holding(dir, SECRET.as_bytes(), 0, &mut found);
+        holding(dir, value.as_bytes(), 0, &mut found);
     }
-    // The temporary folder and the folders in it, not deeper: the other tests' own secrets
-    // files are there, two levels down.
-    holding(&std::env::temp_dir(), SECRET.as_bytes(), 7, &mut found);
+    // The temporary folder and the folders in it, not deeper (it may be large).
+    holding(&std::env::temp_dir(), value.as_bytes(), 7, &mut found);
     found.retain(|path| !path.starts_with(&elsewhere.path().display().to_string()));
     assert_eq!(found, Vec::<String>::new(), "files holding the value");
     // Another user: neither the program's descriptor nor the link opens the memory.
@@ -296,14 +301,14 @@ fn while_the_program_runs_no_file_holds_a_value_and_no_other_user_reads_it() {
                 .output()
                 .unwrap();
             assert!(!other.status.success(), "{path}");
-            assert!(!String::from_utf8_lossy(&other.stdout).contains(SECRET));
+            assert!(!String::from_utf8_lossy(&other.stdout).contains(&value));
         }
     }
     send(pid as i32, libc::SIGTERM);
     assert!(wait_until(&mut child, Duration::from_secs(5)).is_some());
     // Afterwards only the link is left, and it holds no value.
     let mut found = Vec::new();
-    holding(&run, SECRET.as_bytes(), 0, &mut found);
+    holding(&run, value.as_bytes(), 0, &mut found);
     assert_eq!(found, Vec::<String>::new());
 }
 

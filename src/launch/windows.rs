@@ -12,9 +12,10 @@
 use std::ffi::{OsStr, OsString};
 use std::os::windows::io::AsRawHandle;
 use std::os::windows::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
+use which::sys::RealSys;
 use windows_sys::Win32::Foundation::{CloseHandle, FALSE, HANDLE, INVALID_HANDLE_VALUE, TRUE};
 use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, CTRL_C_EVENT, SetConsoleCtrlHandler};
 use windows_sys::Win32::System::Diagnostics::ToolHelp::{
@@ -35,6 +36,39 @@ use crate::error::{ExitCode, LaunchError};
 
 /// Start the program with exactly this environment, wait for it, and return its exit code.
 pub fn run(command: &[OsString], env: &[Pair]) -> Result<ExitCode, LaunchError> {
+    start(command, env, |_| {})?.wait()
+}
+
+/// The program, running in its job. Dropping it closes the job, which ends the program.
+pub struct Running {
+    pub child: Child,
+    shown: String,
+    _job: Job,
+}
+
+impl Running {
+    /// Wait for the program and return its exit code.
+    pub fn wait(mut self) -> Result<ExitCode, LaunchError> {
+        let status = self.child.wait().map_err(|error| LaunchError {
+            code: ExitCode::Failure,
+            message: format!(
+                "lost the program `{}` while waiting for it: {error}",
+                self.shown
+            ),
+        })?;
+        // On Windows every status has a code, a 32-bit one (`0xC000013A` after Ctrl+C).
+        Ok(ExitCode::Child(status.code().unwrap_or(1)))
+    }
+}
+
+/// Start the program with exactly this environment, in a job, ignoring Ctrl+C and Ctrl+Break
+/// from now on. `stdio` may give it other standard streams (`--mask`'s pipes); the `Command`,
+/// and with it inject's copies of what `stdio` handed over, is gone once this returns.
+pub fn start(
+    command: &[OsString],
+    env: &[Pair],
+    stdio: impl FnOnce(&mut Command),
+) -> Result<Running, LaunchError> {
     let Some(program) = command.first() else {
         return Err(LaunchError {
             code: ExitCode::Failure,
@@ -50,40 +84,105 @@ pub fn run(command: &[OsString], env: &[Pair]) -> Result<ExitCode, LaunchError> 
     })?;
     let job = Job::new()?;
     ignore_console_interrupts()?;
-    let mut child = Command::new(&path)
+    let mut builder = Command::new(&path);
+    builder
         .args(&command[1..])
         .env_clear()
         .envs(env.iter().map(|(name, value)| (name, value)))
-        .creation_flags(CREATE_SUSPENDED)
-        .spawn()
-        .map_err(|error| cannot_start(&shown, &error))?;
+        .creation_flags(CREATE_SUSPENDED);
+    stdio(&mut builder);
+    let spawned = builder.spawn();
+    drop(builder);
+    let mut child = spawned.map_err(|error| cannot_start(&shown, &error))?;
     if let Err(error) = job.assign(&child).and_then(|()| resume(&child)) {
         // Not left running on its own: inject could not promise to end it.
         let _ = child.kill();
         let _ = child.wait();
         return Err(error);
     }
-    let status = child.wait().map_err(|error| LaunchError {
-        code: ExitCode::Failure,
-        message: format!("lost the program `{shown}` while waiting for it: {error}"),
-    })?;
-    // On Windows every status has a code, a 32-bit one (`0xC000013A` after Ctrl+C).
-    Ok(ExitCode::Child(status.code().unwrap_or(1)))
+    Ok(Running {
+        child,
+        shown,
+        _job: job,
+    })
 }
 
 /// The program as `PATH` and `PATHEXT` find it: a name through the child's `PATH`, a path
-/// (with `\` or `/`) as given, each with the extensions of `PATHEXT` when it has none.
+/// (with `\` or `/`) as given, each with the extensions of the child's `PATHEXT` when it has
+/// none. The child's, not inject's: a `PATH` set from the secrets or kept by `--clean` is the
+/// one the program is looked up in, as on Linux; a child without `PATHEXT` gets `cmd.exe`'s
+/// default.
 fn find(program: &OsStr, env: &[Pair]) -> Option<PathBuf> {
     if program.is_empty() {
         return None;
     }
-    // Windows' names are case-insensitive: the variable is usually spelled `Path`.
-    let paths = env
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("PATH"))
-        .map(|(_, value)| value.clone());
     let cwd = std::env::current_dir().ok()?;
-    which::which_in(program, paths, cwd).ok()
+    let sys = ChildSys {
+        path: lookup(env, "PATH"),
+        // Without one (`--clean`), the extensions `cmd.exe` tries when it has none.
+        path_ext: lookup(env, "PATHEXT").or_else(|| Some(DEFAULT_PATHEXT.into())),
+    };
+    which::WhichConfig::new_with_sys(sys)
+        .binary_name(program.to_os_string())
+        .custom_cwd(cwd)
+        .first_result()
+        .ok()
+}
+
+/// What `cmd.exe` uses when `PATHEXT` is not set.
+const DEFAULT_PATHEXT: &str = ".COM;.EXE;.BAT;.CMD";
+
+/// The value of `name` in `env`, whose names are compared as Windows does, without ASCII case
+/// (the variable is usually spelled `Path`).
+fn lookup(env: &[Pair], name: &str) -> Option<OsString> {
+    env.iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.clone())
+}
+
+/// The system as `which` sees it, with the child's `PATH` and `PATHEXT` in place of inject's.
+struct ChildSys {
+    path: Option<OsString>,
+    path_ext: Option<OsString>,
+}
+
+impl which::sys::Sys for ChildSys {
+    type ReadDirEntry = <RealSys as which::sys::Sys>::ReadDirEntry;
+    type Metadata = <RealSys as which::sys::Sys>::Metadata;
+
+    fn is_windows(&self) -> bool {
+        true
+    }
+    fn current_dir(&self) -> std::io::Result<PathBuf> {
+        RealSys.current_dir()
+    }
+    fn home_dir(&self) -> Option<PathBuf> {
+        RealSys.home_dir()
+    }
+    fn env_split_paths(&self, paths: &OsStr) -> Vec<PathBuf> {
+        RealSys.env_split_paths(paths)
+    }
+    fn env_path(&self) -> Option<OsString> {
+        self.path.clone()
+    }
+    fn env_path_ext(&self) -> Option<OsString> {
+        self.path_ext.clone()
+    }
+    fn metadata(&self, path: &Path) -> std::io::Result<Self::Metadata> {
+        RealSys.metadata(path)
+    }
+    fn symlink_metadata(&self, path: &Path) -> std::io::Result<Self::Metadata> {
+        RealSys.symlink_metadata(path)
+    }
+    fn read_dir(
+        &self,
+        path: &Path,
+    ) -> std::io::Result<Box<dyn Iterator<Item = std::io::Result<Self::ReadDirEntry>>>> {
+        RealSys.read_dir(path)
+    }
+    fn is_valid_executable(&self, path: &Path) -> std::io::Result<bool> {
+        RealSys.is_valid_executable(path)
+    }
 }
 
 fn cannot_start(shown: &str, error: &std::io::Error) -> LaunchError {
