@@ -3,8 +3,9 @@
 # (nested tables, every TOML type, st.secrets.get, st.login's [auth]) where only variables
 # exist, and its secrets file is built in memory by inject.
 #   1. AppTest, in the checker's process under inject: st.secrets and os.environ agree and hold
-#      the expected values, with only variables (typed by the committed template), and with a
-#      secrets file; the control without inject finds nothing;
+#      the expected values, with only variables (typed by the committed template), with a
+#      secrets file, and with that file encrypted (the key in DOTENV_PRIVATE_KEY); the control
+#      without inject finds nothing;
 #   2. `inject --st-secrets -- streamlit run`, only variables: headless Chromium shows what the
 #      app read through st.secrets; while it runs no file under /tmp (two levels), /dev/shm,
 #      XDG_RUNTIME_DIR, the working directory or HOME holds a value; the link holds none;
@@ -79,6 +80,15 @@ server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"
 TOML
 chmod 600 "$work/elsewhere/secrets.toml"
 checks "$inject" --st-secrets -f "$work/elsewhere/secrets.toml" -- "$py" "$here/check_apptest.py" . file
+# The same file encrypted (dotenvx's scheme), its key given as one variable, as on Heroku.
+cp -p "$work/elsewhere/secrets.toml" "$work/elsewhere/encrypted.toml"
+"$inject" -q encrypt -f "$work/elsewhere/encrypted.toml" --keys-file "$work/elsewhere/.env.keys"
+if grep -qF -e "$cookie" -e "$client_secret" "$work/elsewhere/encrypted.toml"; then
+  fail "inject encrypt left a value in plaintext"
+fi
+private_key=$(sed -n 's/^DOTENV_PRIVATE_KEY=//p' "$work/elsewhere/.env.keys")
+checks env DOTENV_PRIVATE_KEY="$private_key" "$inject" --st-secrets -f "$work/elsewhere/encrypted.toml" \
+  -- "$py" "$here/check_apptest.py" . encrypted
 checks env "${variables[@]}" "$py" "$here/check_apptest.py" . control
 
 echo "== 2. streamlit run under inject --st-secrets, only variables, in headless Chromium"

@@ -67,13 +67,21 @@ def main() -> int:
         ok = bool(at.exception) and secrets == {}
         return 0 if report(ok, "control: without inject --st-secrets, st.secrets has nothing") else 1
     results = [report(not at.exception, f"{case}: the app ran without an exception")]
-    results.append(report(views.get("types") == TYPES, f"{case}: every TOML type arrives typed in st.secrets"))
-    for name, want in EXPECTED.items():
+    expected, types = dict(EXPECTED), dict(TYPES)
+    if case == "encrypted":
+        # The file's public key is a root key like any other (it is no secret).
+        public = secrets.get("DOTENV_PUBLIC_KEY", "")
+        results.append(report(len(public) == 66 and public[:2] in ("02", "03"),
+                              "encrypted: st.secrets holds the file's DOTENV_PUBLIC_KEY"))
+        expected["DOTENV_PUBLIC_KEY"] = public
+        types["DOTENV_PUBLIC_KEY"] = "str"
+    results.append(report(views.get("types") == types, f"{case}: every TOML type arrives typed in st.secrets"))
+    for name, want in expected.items():
         results.append(report(
             same(name, secrets.get(name), want) and same(name, environ.get(name), want),
             f"{case}: {name} agrees in st.secrets and os.environ, and is the expected value",
         ))
-    results.append(report(set(secrets) == set(EXPECTED), f"{case}: st.secrets holds exactly the expected keys"))
+    results.append(report(set(secrets) == set(expected), f"{case}: st.secrets holds exactly the expected keys"))
     markdown = "\n".join(m.value for m in at.markdown)
     results.append(report("port from st.secrets.get: **8501**" in markdown, f"{case}: st.secrets.get finds a key"))
     results.append(report("missing from st.secrets.get: **none**" in markdown, f"{case}: st.secrets.get gives the default"))
