@@ -40,7 +40,6 @@ pub(crate) mod store;
 pub(crate) mod supervise;
 pub(crate) mod unseal;
 pub(crate) mod value;
-#[cfg(unix)]
 pub(crate) mod watch;
 
 /// The whole program: parse `args` (the program's name first), run, return the exit status.
