@@ -397,7 +397,8 @@ fi
 # --watch (SPEC §12 as on Linux, through ReadDirectoryChangesW): printvar prints A, then waits.
 # One run in the background: a change restarts it with the new value and one `restarting`
 # line; an edit that keeps the environment restarts nothing (-v says it was seen); a broken
-# file is one line and the program runs on; then a fixed file restarts it again.
+# file is one line and the program runs on; then a fixed file restarts it again; and when
+# that program ends by itself (the stop file appears), inject ends with its code.
 mkdir -p "$work/watch"
 printf 'A = "one"\n' >"$work/watch/s.toml"
 # Wait until FILE has LINES lines (CRs removed), at most 30 s; then print them.
@@ -411,7 +412,8 @@ lines_of() {
 }
 cd "$work/watch"
 started=$(now)
-"$wine" "$inject" -v -f s.toml --watch -- printvar A 60 0 >"$work/watch.out" 2>"$work/watch.err" &
+stop=$(winpath "$work/watch/stop")
+"$wine" "$inject" -v -f s.toml --watch -- printvar A 60 7 "$stop" >"$work/watch.out" 2>"$work/watch.err" &
 watching=$!
 watch_path="$(winpath "$work/watch/s.toml")"
 notes="inject: note: watching \`$watch_path\`
@@ -469,15 +471,37 @@ else
   fail "--watch: the fixed file; stdout and stderr:"
   sed 's/^/    /' "$work/watch.out" "$work/watch.err"
 fi
-kill -9 "$watching" 2>/dev/null || true
-wait "$watching" 2>/dev/null || true
-# The program ending by itself ends inject with its code, under --watch and --mask --watch.
-capture windows "$wine" "$inject" -f s.toml --watch -- printvar A 1 7
-expect "--watch: the program exiting by itself ends inject with its code (7)" "A=three" "" 7
+touch "$work/watch/stop"
+set +e
+wait "$watching"
+code=$?
+set -e
+rm "$work/watch/stop"
+if [[ $code == 7 && $(tr -d '\r' <"$work/watch.out") == $'A=one\nA=two\nA=three' ]]; then
+  pass "--watch: the restarted program ending by itself ends inject with its code (7)"
+else
+  fail "--watch: the program's own end: inject's status $code"
+fi
 printf 'A = "three"\nTOKEN = "tok-9876543210"\n' >s.toml
 capture windows "$wine" "$inject" -f s.toml --mask --watch -- printvar TOKEN 1 9
 expect "--mask --watch: the output is masked, the program's code (9) is inject's" \
   "TOKEN=[masked:TOKEN]" "" 9
+# Each start gets its own relay, masking that start's values: the restarted program's new
+# value is masked too (an old relay would let it through).
+"$wine" "$inject" -q -f s.toml --mask --watch -- printvar TOKEN 60 0 "$stop" >"$work/watch.out" 2>"$work/watch.err" &
+watching=$!
+lines_of "$work/watch.out" 1 >/dev/null
+sleep 1
+printf 'A = "three"\nTOKEN = "tok-1111122222"\n' >s.toml
+got=$(lines_of "$work/watch.out" 2)
+touch "$work/watch/stop"
+wait "$watching" || true
+if [[ $got == $'TOKEN=[masked:TOKEN]\nTOKEN=[masked:TOKEN]' && ! -s $work/watch.err ]]; then
+  pass "--mask --watch: the restarted program's new value is masked (its own relay), -q prints nothing"
+else
+  fail "--mask --watch restart: stdout (values hidden) and stderr:"
+  sed -E 's/tok-[0-9]+/<a value>/g; s/^/    /' "$work/watch.out" "$work/watch.err"
+fi
 cd "$root"
 
 finish
