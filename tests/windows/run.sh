@@ -19,7 +19,8 @@
 #   * `--watch`: a changed secret restarts the program with its new value and one
 #     `restarting` line; an edit that keeps the environment restarts nothing; a broken file is
 #     one error line and the program runs on; the program ending by itself ends inject with
-#     its code (with `--mask` too);
+#     its code (with `--mask` too); each restart under `--mask` masks with its own relay;
+#     Ctrl+C reaches the program under `--watch` too;
 #   * the win_amd64 wheel of packaging/build.sh: its tag and size, pip installs it for
 #     win_amd64, and the inject.exe it carries runs (`--version`, `list` of the example).
 # Not proved here: Ctrl+Break. wine 8.0 cannot send it (GenerateConsoleCtrlEvent with
@@ -304,6 +305,11 @@ ready=$(winpath "$work/ready")
 rm -f "$work/ready"
 capture windows "$wine" "$work/path/ctrlc.exe" send C "$ready" "$(winpath "$inject") -- ctrlc child 42 $ready"
 expect "Ctrl+C reaches the program while inject waits; inject exits with the program's code" \
+  "child: got CTRL_C_EVENT
+send: inject exited with 42" "" 0
+rm -f "$work/ready"
+capture windows "$wine" "$work/path/ctrlc.exe" send C "$ready" "$(winpath "$inject") --watch -- ctrlc child 42 $ready"
+expect "--watch: Ctrl+C reaches the program; inject exits with the program's code" \
   "child: got CTRL_C_EVENT
 send: inject exited with 42" "" 0
 rm -f "$work/ready"
