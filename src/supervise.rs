@@ -93,9 +93,9 @@ pub fn run(
     options: &Options,
 ) -> crate::error::ExitCode {
     let message = if options.watch.is_some() {
-        "`--watch` is only available on Linux: run without it, and start the program again after changing the secrets"
+        "`--watch` is only available on Linux and Windows: run without it, and start the program again after changing the secrets"
     } else if options.mask.is_some() {
-        "`--mask` is only available on Linux: drop `--mask`, inject then runs the program in its place"
+        "`--mask` is only available on Linux and Windows: drop `--mask`, inject then runs the program in its place"
     } else {
         "init mode (`--init`) is only available on Linux: drop `--init`, inject then runs the program in its place"
     };
