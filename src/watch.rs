@@ -472,6 +472,21 @@ mod tests {
     }
 
     #[test]
+    fn paths_are_shown_as_typed() {
+        // Windows' side is proved under wine (tests/windows/run.sh: the `watching` note).
+        let verbatim = r"\\?\C:\p\s.toml";
+        let want = if cfg!(windows) {
+            r"C:\p\s.toml"
+        } else {
+            verbatim
+        };
+        assert_eq!(shown(Path::new(verbatim)), want);
+        assert_eq!(shown(Path::new("/p/s.toml")), "/p/s.toml");
+        let share = r"\\?\UNC\server\share\s.toml";
+        assert_eq!(shown(Path::new(share)), share);
+    }
+
+    #[test]
     fn a_reload_error_is_one_line_without_more() {
         let one = Error::Message("s.toml:2:5: invalid TOML: bad".into());
         assert_eq!(
