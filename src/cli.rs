@@ -218,17 +218,18 @@ pub struct RequireArgs {
 #[derive(Debug, Args)]
 pub struct WatchArgs {
     /// Stay as the parent and restart the program when the secrets (or the Streamlit settings
-    /// that chose them) change; Linux only
+    /// that chose them) change; Linux and Windows
     #[arg(long, conflicts_with = "no_init")]
     pub watch: bool,
 
     /// With `--watch`, the signal that asks the program to stop before a restart: a name
-    /// (`TERM`, `SIGHUP`, `int`) or a number; it goes to the program's process group
+    /// (`TERM`, `SIGHUP`, `int`) or a number; it goes to the program's process group. Not on
+    /// Windows, which has no signals: the program's job is ended at once
     #[arg(long, value_name = "SIG", default_value = "TERM", value_parser = parse_signal, requires = "watch")]
     pub restart_signal: i32,
 
     /// With `--watch`, how long the program has to stop before it is killed (SIGKILL), in
-    /// seconds (fractions allowed)
+    /// seconds (fractions allowed); not on Windows
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds, requires = "watch")]
     pub stop_timeout: std::time::Duration,
 }
@@ -349,8 +350,8 @@ fn signal_number(name: &str) -> Option<i32> {
         .map(|signal| signal as i32)
 }
 
-/// Windows has no signals; `--watch`, their only user, says so when it runs. The POSIX numbers
-/// keep the option's parsing the same everywhere.
+/// Windows has no signals: `--watch`, their only user, ends the program's job there instead
+/// (the help says so). The POSIX numbers keep the option's parsing the same everywhere.
 #[cfg(not(unix))]
 fn signal_number(name: &str) -> Option<i32> {
     const POSIX: [(&str, i32); 8] = [

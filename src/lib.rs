@@ -3,8 +3,8 @@
 //! The pure core (`value`, `flatten`, `environment`, `list`) turns tables into variables;
 //! `source`, `launch` and `app` are the thin edge of effects around it.
 
-// The supervisor is Linux code (Windows has `--mask` only): elsewhere what feeds it (masking,
-// the watch, the options) is built but partly never run.
+// The one supervisor is Linux code (Windows has a smaller one for `--mask` and `--watch`):
+// elsewhere what feeds it (masking, the watch, the options) is built but partly never run.
 #![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 
 pub(crate) mod app;
@@ -40,7 +40,6 @@ pub(crate) mod store;
 pub(crate) mod supervise;
 pub(crate) mod unseal;
 pub(crate) mod value;
-#[cfg(unix)]
 pub(crate) mod watch;
 
 /// The whole program: parse `args` (the program's name first), run, return the exit status.

@@ -14,7 +14,8 @@
 //!
 //! The loop is Linux code (`signalfd`, `PR_SET_CHILD_SUBREAPER`, in `supervise/linux.rs`).
 //! Windows has no signals to forward and no orphans to reap: `supervise/windows.rs` does
-//! `--mask` with a thread per pipe and says that the other modes are not available there.
+//! `--mask` with a thread per pipe and `--watch` with a loop on a channel (a restart ends the
+//! program's job: `Restart` does not apply there), and says that init mode does not exist.
 //! Elsewhere [`run`] says so for every mode. These are the places the platform is checked.
 
 use std::path::PathBuf;
@@ -50,7 +51,7 @@ pub struct Options {
     pub verbose: bool,
 }
 
-/// How `--watch` stops the program before it starts again.
+/// How `--watch` stops the program before it starts again (Linux; Windows ends its job).
 #[derive(Clone, Copy, Debug)]
 pub struct Restart {
     /// Sent to the program's process group first.
@@ -92,9 +93,9 @@ pub fn run(
     options: &Options,
 ) -> crate::error::ExitCode {
     let message = if options.watch.is_some() {
-        "`--watch` is only available on Linux: run without it, and start the program again after changing the secrets"
+        "`--watch` is only available on Linux and Windows: run without it, and start the program again after changing the secrets"
     } else if options.mask.is_some() {
-        "`--mask` is only available on Linux: drop `--mask`, inject then runs the program in its place"
+        "`--mask` is only available on Linux and Windows: drop `--mask`, inject then runs the program in its place"
     } else {
         "init mode (`--init`) is only available on Linux: drop `--init`, inject then runs the program in its place"
     };

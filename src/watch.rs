@@ -8,14 +8,18 @@
 //! with everything under it. A path that does not exist yet (the default
 //! `.streamlit/secrets.toml`) is watched through its nearest existing folder. Events are
 //! filtered by path here, on the supervisor's thread: notify's thread only queues them and
-//! writes a byte to a pipe that the one loop in `supervise` polls with the signals. Reads (inject's own included) are not changes, nor are metadata changes
-//! such as the access time that a read may update.
+//! rings the supervisor. Reads (inject's own included) are not changes, nor are metadata
+//! changes such as the access time that a read may update.
 //!
-//! Other platforms: the supervisor is Linux-only, so `--watch` is an error there; the watcher
-//! builds on notify's FSEvents backend on macOS, ready for a supervisor there.
+//! Everything here is the same on every platform but the ring: on Unix a byte written to a
+//! pipe that the one loop in `supervise` polls with the signals ([`Watcher::new`]); on Windows
+//! (ReadDirectoryChangesW) whatever the supervisor passes, a message on its channel
+//! ([`Watcher::with_ring`]). On macOS the watcher builds on FSEvents, ready for a supervisor.
 
 use std::collections::HashSet;
+#[cfg(unix)]
 use std::io::{self, PipeReader, Read as _, Write as _};
+#[cfg(unix)]
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
@@ -97,6 +101,16 @@ fn resolved(path: &Path) -> PathBuf {
     }
 }
 
+/// A path as the user writes it: on Windows a resolved path is verbatim (`\\?\C:\…`), which
+/// nobody types; the drive's form names the same file.
+fn shown(path: &Path) -> String {
+    let text = path.display().to_string();
+    match text.strip_prefix(r"\\?\") {
+        Some(rest) if cfg!(windows) && rest.as_bytes().get(1) == Some(&b':') => rest.to_string(),
+        _ => text,
+    }
+}
+
 /// The targets for the paths `source::inputs` gave: each as written (absolute) and, when it
 /// is a symbolic link, what it points to as well, so that editing the file behind a link
 /// counts too.
@@ -141,11 +155,13 @@ fn watch_points(targets: &[Target]) -> Vec<(PathBuf, RecursiveMode)> {
 }
 
 /// notify's watcher, bridged to the supervisor's loop: notify's thread queues each event and
-/// writes a byte to a pipe; the loop polls the pipe's other end and filters the queue.
+/// rings; the loop, woken, filters the queue.
 pub struct Watcher {
     notify: notify::RecommendedWatcher,
     events: Receiver<notify::Result<notify::Event>>,
-    wake: PipeReader,
+    /// Unix: the pipe's end that the loop polls.
+    #[cfg(unix)]
+    wake: Option<PipeReader>,
     cwd: PathBuf,
     targets: Vec<Target>,
     watched: Vec<(PathBuf, RecursiveMode)>,
@@ -154,6 +170,29 @@ pub struct Watcher {
 }
 
 impl Watcher {
+    /// A watcher whose thread calls `ring` after queueing each event.
+    pub fn with_ring(mut ring: impl FnMut() + Send + 'static) -> Result<Self, String> {
+        let (send, events) = channel();
+        let handler = move |event: notify::Result<notify::Event>| {
+            if send.send(event).is_ok() {
+                ring();
+            }
+        };
+        let notify = notify::recommended_watcher(handler).map_err(|e| e.to_string())?;
+        Ok(Watcher {
+            notify,
+            events,
+            #[cfg(unix)]
+            wake: None,
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            targets: Vec::new(),
+            watched: Vec::new(),
+            warned: HashSet::new(),
+        })
+    }
+
+    /// A watcher that rings by writing a byte to a pipe, whose other end is [`Watcher::wake`].
+    #[cfg(unix)]
     pub fn new() -> Result<Self, String> {
         // Both ends close on exec (std sets it), so the program never inherits them.
         let (wake, mut ring) = io::pipe().map_err(|e| format!("no pipe: {e}"))?;
@@ -164,28 +203,17 @@ impl Watcher {
             )
             .map_err(|e| format!("no pipe: {}", e.desc()))?;
         }
-        let (send, events) = channel();
-        let handler = move |event: notify::Result<notify::Event>| {
-            if send.send(event).is_ok() {
-                // A full pipe already holds a wake-up: nothing is lost.
-                let _ = ring.write(&[1]);
-            }
-        };
-        let notify = notify::recommended_watcher(handler).map_err(|e| e.to_string())?;
-        Ok(Watcher {
-            notify,
-            events,
-            wake,
-            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-            targets: Vec::new(),
-            watched: Vec::new(),
-            warned: HashSet::new(),
-        })
+        // A full pipe already holds a wake-up: nothing is lost.
+        let mut watcher = Watcher::with_ring(move || drop(ring.write(&[1])))?;
+        watcher.wake = Some(wake);
+        Ok(watcher)
     }
 
-    /// The descriptor that becomes readable when notify has queued events.
-    pub fn wake(&self) -> BorrowedFd<'_> {
-        self.wake.as_fd()
+    /// The descriptor that becomes readable when notify has queued events (of a watcher made
+    /// by [`Watcher::new`]).
+    #[cfg(unix)]
+    pub fn wake(&self) -> Option<BorrowedFd<'_>> {
+        self.wake.as_ref().map(AsFd::as_fd)
     }
 
     /// Watch for changes to `paths` from now on, and to nothing else.
@@ -211,7 +239,7 @@ impl Watcher {
                     "warning",
                     &format!(
                         "cannot watch `{}`: {e}: a change there goes unnoticed",
-                        path.display()
+                        shown(&path)
                     ),
                 ),
                 Err(_) => {}
@@ -222,7 +250,7 @@ impl Watcher {
             let shown: Vec<String> = self
                 .targets
                 .iter()
-                .map(|t| format!("`{}`", t.path.display()))
+                .map(|t| format!("`{}`", shown(&t.path)))
                 .collect();
             error::note("note", &format!("watching {}", shown.join(", ")));
         }
@@ -230,8 +258,11 @@ impl Watcher {
 
     /// Empty the queue; did anything that matters change?
     pub fn changed(&mut self) -> bool {
-        let mut bytes = [0u8; 256];
-        while matches!((&self.wake).read(&mut bytes), Ok(n) if n > 0) {}
+        #[cfg(unix)]
+        if let Some(mut wake) = self.wake.as_ref() {
+            let mut bytes = [0u8; 256];
+            while matches!(wake.read(&mut bytes), Ok(n) if n > 0) {}
+        }
         let mut changed = false;
         loop {
             match self.events.try_recv() {
@@ -379,6 +410,7 @@ mod tests {
         assert!(relevant(&targets, &Ok(both)));
     }
 
+    #[cfg(unix)]
     #[test]
     fn targets_and_watch_points_on_disk() {
         let dir = tempfile::tempdir().unwrap();
@@ -437,6 +469,21 @@ mod tests {
                 (root.join("run"), RecursiveMode::NonRecursive),
             ]
         );
+    }
+
+    #[test]
+    fn paths_are_shown_as_typed() {
+        // Windows' side is proved under wine (tests/windows/run.sh: the `watching` note).
+        let verbatim = r"\\?\C:\p\s.toml";
+        let want = if cfg!(windows) {
+            r"C:\p\s.toml"
+        } else {
+            verbatim
+        };
+        assert_eq!(shown(Path::new(verbatim)), want);
+        assert_eq!(shown(Path::new("/p/s.toml")), "/p/s.toml");
+        let share = r"\\?\UNC\server\share\s.toml";
+        assert_eq!(shown(Path::new(share)), share);
     }
 
     #[test]

@@ -10,10 +10,12 @@
 //! the job, so no process of its own starts outside.
 
 use std::ffi::{OsStr, OsString};
-use std::os::windows::io::AsRawHandle;
+use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use std::os::windows::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use which::sys::RealSys;
 use windows_sys::Win32::Foundation::{CloseHandle, FALSE, HANDLE, INVALID_HANDLE_VALUE, TRUE};
@@ -24,7 +26,7 @@ use windows_sys::Win32::System::Diagnostics::ToolHelp::{
 use windows_sys::Win32::System::JobObjects::{
     AssignProcessToJobObject, CreateJobObjectW, JOB_OBJECT_LIMIT_BREAKAWAY_OK,
     JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE, JOBOBJECT_EXTENDED_LIMIT_INFORMATION,
-    JobObjectExtendedLimitInformation, SetInformationJobObject,
+    JobObjectExtendedLimitInformation, SetInformationJobObject, TerminateJobObject,
 };
 use windows_sys::Win32::System::Threading::{
     CREATE_SUSPENDED, OpenThread, ResumeThread, THREAD_SUSPEND_RESUME,
@@ -43,10 +45,28 @@ pub fn run(command: &[OsString], env: &[Pair]) -> Result<ExitCode, LaunchError> 
 pub struct Running {
     pub child: Child,
     shown: String,
-    _job: Job,
+    job: Arc<Job>,
+}
+
+/// Ends a program's job at once, from another thread than the one waiting for the program.
+pub struct Stopper(Arc<Job>);
+
+impl Stopper {
+    /// End the program and every process of its job now, with exit code 1: Windows has no
+    /// signal to ask a program to stop (Ctrl+C would reach every process of the console,
+    /// inject's included), so `--watch` restarts the way SIGKILL would.
+    pub fn stop(&self) {
+        // SAFETY: `self.0.0` is the job's open handle, kept open by the `Arc`.
+        unsafe { TerminateJobObject(self.0.0.as_raw_handle(), 1) };
+    }
 }
 
 impl Running {
+    /// What ends this program's job while another thread waits for it.
+    pub fn stopper(&self) -> Stopper {
+        Stopper(Arc::clone(&self.job))
+    }
+
     /// Wait for the program and return its exit code.
     pub fn wait(mut self) -> Result<ExitCode, LaunchError> {
         let status = self.child.wait().map_err(|error| LaunchError {
@@ -103,7 +123,7 @@ pub fn start(
     Ok(Running {
         child,
         shown,
-        _job: job,
+        job: Arc::new(job),
     })
 }
 
@@ -218,17 +238,34 @@ fn ignore_console_interrupts() -> Result<(), LaunchError> {
         // Closing the console, logging off, shutting down: the default, which ends inject
         // and, through the job, the program.
         if event == CTRL_C_EVENT || event == CTRL_BREAK_EVENT {
+            INTERRUPTED.store(true, Ordering::SeqCst);
             TRUE
         } else {
             FALSE
         }
     }
+    // Once: every `--watch` restart starts a program, and one handler is enough.
+    if HANDLING.swap(true, Ordering::SeqCst) {
+        return Ok(());
+    }
     // SAFETY: `handler` is a valid `extern "system"` function for the whole process's life and
-    // touches nothing but its argument.
+    // touches nothing but its argument and an atomic.
     if unsafe { SetConsoleCtrlHandler(Some(handler), TRUE) } == 0 {
+        HANDLING.store(false, Ordering::SeqCst);
         return Err(failure("cannot ignore Ctrl+C for the program's sake"));
     }
     Ok(())
+}
+
+/// inject's handler of Ctrl+C and Ctrl+Break is in place.
+static HANDLING: AtomicBool = AtomicBool::new(false);
+/// Ctrl+C or Ctrl+Break was pressed (the program got it too).
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Was Ctrl+C or Ctrl+Break pressed since the program started? Then the program's end is
+/// inject's: `--watch` restarts nothing any more, as after SIGINT on Linux.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
 }
 
 /// Let the program, started suspended, run: resume its one thread. std keeps the thread's
@@ -278,8 +315,9 @@ impl Drop for Handle {
 
 /// A job object for the program, whose processes are killed when its one handle, inject's,
 /// closes: when inject ends, however it ends. The program's children join it as they start.
-/// A program may still break away on purpose (`BREAKAWAY_OK`).
-struct Job(Handle);
+/// A program may still break away on purpose (`BREAKAWAY_OK`). std's `OwnedHandle`, which
+/// may move between threads (`--watch` ends the job while a thread waits for the program).
+struct Job(OwnedHandle);
 
 impl Job {
     fn new() -> Result<Job, LaunchError> {
@@ -288,17 +326,18 @@ impl Job {
         if handle.is_null() {
             return Err(failure("cannot create a job object for the program"));
         }
-        let job = Job(Handle(handle));
+        // SAFETY: `handle` is the job just created, owned by nothing else.
+        let job = Job(unsafe { OwnedHandle::from_raw_handle(handle) });
         // SAFETY: an all-zero JOBOBJECT_EXTENDED_LIMIT_INFORMATION is a valid value: no limits.
         let mut limits: JOBOBJECT_EXTENDED_LIMIT_INFORMATION = unsafe { std::mem::zeroed() };
         limits.BasicLimitInformation.LimitFlags =
             JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_BREAKAWAY_OK;
         let size = u32::try_from(std::mem::size_of_val(&limits)).unwrap_or(u32::MAX);
-        // SAFETY: `job.0.0` is the job just created; `limits` is the structure the class names,
+        // SAFETY: `job.0` is the job just created; `limits` is the structure the class names,
         // and `size` its size.
         let set = unsafe {
             SetInformationJobObject(
-                job.0.0,
+                job.0.as_raw_handle(),
                 JobObjectExtendedLimitInformation,
                 std::ptr::from_ref(&limits).cast(),
                 size,
@@ -313,9 +352,11 @@ impl Job {
     /// inject itself stays outside: a job holding inject would be inherited by every
     /// process it starts, and wine 8.0's server crashes when such a job closes.
     fn assign(&self, child: &std::process::Child) -> Result<(), LaunchError> {
-        // SAFETY: `self.0.0` is a valid job handle and the child's handle is open while `child`
+        // SAFETY: `self.0` is a valid job handle and the child's handle is open while `child`
         // lives.
-        if unsafe { AssignProcessToJobObject(self.0.0, child.as_raw_handle().cast()) } == 0 {
+        if unsafe { AssignProcessToJobObject(self.0.as_raw_handle(), child.as_raw_handle().cast()) }
+            == 0
+        {
             return Err(failure("cannot place the program in a job object"));
         }
         Ok(())

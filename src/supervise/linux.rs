@@ -214,7 +214,7 @@ impl Loop<'_> {
             let watcher = self.watcher.as_ref().filter(|_| self.status.is_none());
             let readable = |fd| (fd, PollFlags::POLLIN);
             let mut fds: Vec<_> = watcher
-                .map(Watcher::wake)
+                .and_then(Watcher::wake)
                 .map(readable)
                 .into_iter()
                 .collect();

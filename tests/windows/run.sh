@@ -14,8 +14,13 @@
 #     with it, the program is looked up in that PATH and the child sees one PATH; `--keep path`
 #     and `--require path` find the inherited PATH);
 #   * `--mask` through pipes masks stdout and stderr, keeps their order under `2>&1`, and
-#     passes the exit code on; `--mask=always` on a console (no pseudo-terminal there),
-#     `--init` and `--watch` are clear errors;
+#     passes the exit code on; `--mask=always` on a console (no pseudo-terminal there) and
+#     `--init` are clear errors;
+#   * `--watch`: a changed secret restarts the program with its new value and one
+#     `restarting` line; an edit that keeps the environment restarts nothing; a broken file is
+#     one error line and the program runs on; the program ending by itself ends inject with
+#     its code (with `--mask` too); each restart under `--mask` masks with its own relay;
+#     Ctrl+C reaches the program under `--watch` too;
 #   * the win_amd64 wheel of packaging/build.sh: its tag and size, pip installs it for
 #     win_amd64, and the inject.exe it carries runs (`--version`, `list` of the example).
 # Not proved here: Ctrl+Break. wine 8.0 cannot send it (GenerateConsoleCtrlEvent with
@@ -24,7 +29,7 @@
 # Harness only, never shipped: Rust's std imports ProcessPrng from bcryptprimitives.dll, which
 # wine 8.0 lacks; processprng.c is a stand-in put beside inject.exe. printargs.c prints the
 # arguments a program received, behind the .cmd shim; ctrlc.c is the console user who presses
-# Ctrl+C and the program that receives it.
+# Ctrl+C and the program that receives it; printvar.c prints a variable and waits.
 # Needs cargo with the x86_64-pc-windows-gnu target, x86_64-w64-mingw32-gcc
 # (gcc-mingw-w64-x86-64) and wine64 (Debian's wine, 8.0). Uses a fresh WINEPREFIX, removed at
 # the end. No secret value is printed. Ends with "N passed, N failed".
@@ -65,6 +70,7 @@ cp "$root/target/x86_64-pc-windows-gnu/debug/inject.exe" "$work/bin/"
 x86_64-w64-mingw32-gcc -shared -O2 -o "$work/bin/bcryptprimitives.dll" "$here/processprng.c" -ladvapi32
 x86_64-w64-mingw32-gcc -O2 -o "$work/path/printargs.exe" "$here/printargs.c"
 x86_64-w64-mingw32-gcc -O2 -o "$work/path/ctrlc.exe" "$here/ctrlc.c"
+x86_64-w64-mingw32-gcc -O2 -o "$work/path/printvar.exe" "$here/printvar.c"
 # The shim as npm and pip write them: the program beside it, every argument as given.
 printf '@"%%~dp0printargs.exe" %%*\r\n' >"$work/path/shim.cmd"
 printf 'not a program\r\n' >"$work/path/notexe.exe"
@@ -302,6 +308,11 @@ expect "Ctrl+C reaches the program while inject waits; inject exits with the pro
   "child: got CTRL_C_EVENT
 send: inject exited with 42" "" 0
 rm -f "$work/ready"
+capture windows "$wine" "$work/path/ctrlc.exe" send C "$ready" "$(winpath "$inject") --watch -- ctrlc child 42 $ready"
+expect "--watch: Ctrl+C reaches the program; inject exits with the program's code" \
+  "child: got CTRL_C_EVENT
+send: inject exited with 42" "" 0
+rm -f "$work/ready"
 capture windows "$wine" "$work/path/ctrlc.exe" send BREAK "$ready" "$(winpath "$inject") -- ctrlc child 42 $ready"
 if [[ $(tr -d '\r' <"$work/windows.out") == "send: GenerateConsoleCtrlEvent failed: error 6" ]]; then
   echo "not proved: Ctrl+Break (wine 8.0 cannot send it: GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT) fails with error 6)"
@@ -389,8 +400,114 @@ if command -v script >/dev/null; then
 else
   unavailable "script (apt-get install util-linux)"
 fi
-capture windows "$wine" "$inject" --watch -- cmd /c exit 0
-expect "--watch is a clear error (not yet on Windows)" "" \
-  "inject: error: \`--watch\` is not yet available on Windows: run without it, and start the program again after changing the secrets" 125
+# --watch (SPEC §12 as on Linux, through ReadDirectoryChangesW): printvar prints A, then waits.
+# One run in the background: a change restarts it with the new value and one `restarting`
+# line; an edit that keeps the environment restarts nothing (-v says it was seen); a broken
+# file is one line and the program runs on; then a fixed file restarts it again; and when
+# that program ends by itself (the stop file appears), inject ends with its code.
+mkdir -p "$work/watch"
+printf 'A = "one"\n' >"$work/watch/s.toml"
+# Wait until FILE has LINES lines (CRs removed), at most 30 s; then print them.
+lines_of() {
+  local file=$1 lines=$2 _
+  for _ in $(seq 150); do
+    (($(tr -d '\r' <"$file" | wc -l) >= lines)) && break
+    sleep 0.2
+  done
+  tr -d '\r' <"$file"
+}
+cd "$work/watch"
+started=$(now)
+stop=$(winpath "$work/watch/stop")
+"$wine" "$inject" -v -f s.toml --watch -- printvar A 60 7 "$stop" >"$work/watch.out" 2>"$work/watch.err" &
+watching=$!
+watch_path="$(winpath "$work/watch/s.toml")"
+notes="inject: note: watching \`$watch_path\`
+inject: note: read \`s.toml\`
+inject: note: setting A"
+if [[ $(lines_of "$work/watch.out" 1) == "A=one" && $(lines_of "$work/watch.err" 3) == "$notes" ]]; then
+  pass "--watch: the program starts with A=one, inject names what it watches ($(since "$started") s)"
+else
+  fail "--watch: the first start; stdout and stderr:"
+  sed 's/^/    /' "$work/watch.out" "$work/watch.err"
+fi
+sleep 1
+changed=$(now)
+printf 'A = "two"\n' >s.toml
+notes+="
+inject: note: read \`s.toml\`
+inject: note: setting A
+inject: restarting: changed A"
+if [[ $(lines_of "$work/watch.out" 2) == $'A=one\nA=two' && $(lines_of "$work/watch.err" 6) == "$notes" ]]; then
+  pass "--watch: a changed value restarts the program with it, one \`restarting: changed A\` line ($(since "$changed") s)"
+else
+  fail "--watch: a changed value; stdout and stderr:"
+  sed 's/^/    /' "$work/watch.out" "$work/watch.err"
+fi
+sleep 1
+printf 'A = "two"\n# the same environment\n' >s.toml
+notes+="
+inject: note: read \`s.toml\`
+inject: note: setting A
+inject: note: the secrets changed but the environment did not: not restarting"
+got_err=$(lines_of "$work/watch.err" 9)
+sleep 1
+if [[ $got_err == "$notes" && $(tr -d '\r' <"$work/watch.out") == $'A=one\nA=two' ]]; then
+  pass "--watch: an edit that keeps the environment is seen and restarts nothing"
+else
+  fail "--watch: an edit that keeps the environment; stdout and stderr:"
+  sed 's/^/    /' "$work/watch.out" "$work/watch.err"
+fi
+printf 'A = [\n' >s.toml
+notes+="
+inject: error: s.toml:1:6: invalid TOML: unclosed array, expected \`]\` (the line is not shown: it may hold a secret); the program keeps running with the secrets it had"
+got_err=$(lines_of "$work/watch.err" 10)
+sleep 1
+if [[ $got_err == "$notes" && $(tr -d '\r' <"$work/watch.out") == $'A=one\nA=two' ]] && kill -0 "$watching" 2>/dev/null; then
+  pass "--watch: a broken file is one error line; the program keeps running"
+else
+  fail "--watch: a broken file; stdout and stderr:"
+  sed 's/^/    /' "$work/watch.out" "$work/watch.err"
+fi
+printf 'A = "three"\n' >s.toml
+if [[ $(lines_of "$work/watch.out" 3) == $'A=one\nA=two\nA=three' ]] &&
+  [[ $(tail -1 "$work/watch.err") == "inject: restarting: changed A" ]]; then
+  pass "--watch: once fixed, the file restarts the program with its new value"
+else
+  fail "--watch: the fixed file; stdout and stderr:"
+  sed 's/^/    /' "$work/watch.out" "$work/watch.err"
+fi
+touch "$work/watch/stop"
+set +e
+wait "$watching"
+code=$?
+set -e
+rm "$work/watch/stop"
+if [[ $code == 7 && $(tr -d '\r' <"$work/watch.out") == $'A=one\nA=two\nA=three' ]]; then
+  pass "--watch: the restarted program ending by itself ends inject with its code (7)"
+else
+  fail "--watch: the program's own end: inject's status $code"
+fi
+printf 'A = "three"\nTOKEN = "tok-9876543210"\n' >s.toml
+capture windows "$wine" "$inject" -f s.toml --mask --watch -- printvar TOKEN 1 9
+expect "--mask --watch: the output is masked, the program's code (9) is inject's" \
+  "TOKEN=[masked:TOKEN]" "" 9
+# Each start gets its own relay, masking that start's values: the restarted program's new
+# value is masked too (an old relay would let it through).
+"$wine" "$inject" -q -f s.toml --mask --watch -- printvar TOKEN 60 0 "$stop" >"$work/watch.out" 2>"$work/watch.err" &
+watching=$!
+lines_of "$work/watch.out" 1 >/dev/null
+sleep 1
+printf 'A = "three"\nTOKEN = "tok-1111122222"\n' >s.toml
+got=$(lines_of "$work/watch.out" 2)
+touch "$work/watch/stop"
+wait "$watching" || true
+if [[ $got == $'TOKEN=[masked:TOKEN]\nTOKEN=[masked:TOKEN]' && ! -s $work/watch.err ]]; then
+  pass "--mask --watch: the restarted program's new value is masked (its own relay), -q prints nothing"
+else
+  fail "--mask --watch restart: stdout (values hidden) and stderr:"
+  sed -E 's/tok-[0-9]+/<a value>/g; s/^/    /' "$work/watch.out" "$work/watch.err"
+fi
+cd "$root"
 
 finish
