@@ -106,8 +106,33 @@ fn options(cli: &Cli) -> flatten::Options<'_> {
     }
 }
 
+/// The environment inject was started with, as the C runtime handed it to `main`, borrowed:
+/// the program's environment points into it instead of copying it (set once by `main.rs`).
+#[cfg(unix)]
+static STARTED_WITH: std::sync::OnceLock<Vec<&'static std::ffi::CStr>> = std::sync::OnceLock::new();
+
+#[cfg(unix)]
+pub(crate) fn started_with(environ: Vec<&'static std::ffi::CStr>) {
+    let _ = STARTED_WITH.set(environ);
+}
+
+/// inject's own environment: borrowed when `main` handed it over, else read through std.
+fn inherited() -> Vec<Pair> {
+    #[cfg(unix)]
+    if let Some(environ) = STARTED_WITH.get() {
+        return environ
+            .iter()
+            .copied()
+            .filter_map(Pair::inherited)
+            .collect();
+    }
+    std::env::vars_os()
+        .map(|(name, value)| Pair::new(&name, &value))
+        .collect()
+}
+
 fn compose(cli: &Cli, variables: &[Variable]) -> Composed {
-    let inherited: Vec<Pair> = std::env::vars_os().collect();
+    let inherited = inherited();
     let settings = environment::Settings {
         no_override: cli.environment.no_override,
         clean: cli.environment.clean,
@@ -158,7 +183,7 @@ fn resolve_required(
             .and_then(|bytes| require::file_value(request, bytes));
         match value {
             Ok(value) => {
-                env.push((OsString::from(&request.name), OsString::from(&value)));
+                env.push(Pair::new(request.name.as_ref(), value.as_ref()));
                 read.push(require::file_variable(request, value));
             }
             Err(error) => errors.push(error),

@@ -14,7 +14,7 @@ use std::os::unix::ffi::OsStringExt;
 // on a static musl build `args_os()` would be empty.
 #[cfg(all(unix, not(test)))]
 #[unsafe(no_mangle)]
-extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
     let count = usize::try_from(argc).unwrap_or(0);
     let args = (0..count)
         .map(|i| {
@@ -24,7 +24,21 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             OsString::from_vec(arg.to_bytes().to_vec())
         })
         .collect();
-    inject::main(args)
+    // The environment too: the program's is built from these strings instead of copies.
+    let mut environ = Vec::new();
+    // A constructor's `clearenv` leaves glibc's `environ` null.
+    for i in 0..usize::from(!envp.is_null()) * usize::MAX {
+        // SAFETY: the C runtime passes `envp` (glibc: the `environ` of the moment, musl: the
+        // kernel's) as an array of pointers ending with a null one, each to a NUL-terminated
+        // string that lives as long as the process: inject never sets or unsets a variable.
+        let entry = unsafe { *envp.add(i) };
+        if entry.is_null() {
+            break;
+        }
+        // SAFETY: as above; a non-null entry is a valid NUL-terminated string.
+        environ.push(unsafe { CStr::from_ptr(entry) });
+    }
+    inject::main_with_environ(args, environ)
 }
 
 /// Windows: a child's exit code is 32 bits (`0xC000013A` after Ctrl+C) and passes through whole.

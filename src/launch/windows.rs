@@ -53,7 +53,7 @@ pub fn run(command: &[OsString], env: &[Pair]) -> Result<ExitCode, LaunchError> 
     let mut child = Command::new(&path)
         .args(&command[1..])
         .env_clear()
-        .envs(env.iter().map(|(name, value)| (name, value)))
+        .envs(env.iter().map(|pair| (pair.name(), pair.value())))
         .creation_flags(CREATE_SUSPENDED)
         .spawn()
         .map_err(|error| cannot_start(&shown, &error))?;
@@ -80,8 +80,8 @@ fn find(program: &OsStr, env: &[Pair]) -> Option<PathBuf> {
     // Windows' names are case-insensitive: the variable is usually spelled `Path`.
     let paths = env
         .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("PATH"))
-        .map(|(_, value)| value.clone());
+        .find(|pair| pair.name().eq_ignore_ascii_case("PATH"))
+        .map(|pair| pair.value().to_os_string());
     let cwd = std::env::current_dir().ok()?;
     which::which_in(program, paths, cwd).ok()
 }
