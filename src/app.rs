@@ -33,6 +33,9 @@ struct Prepared {
     /// Required names read through `NAME_FILE`.
     from_files: Vec<Variable>,
     composed: Composed,
+    /// The merged tables, kept rather than freed: on the launcher's path exec follows, and
+    /// freeing 10,000 entries first would be work that exec throws away.
+    _tables: crate::value::Table,
 }
 
 impl Prepared {
@@ -75,6 +78,7 @@ fn prepare(cli: &Cli, no_source: Option<&str>) -> Result<Prepared, Error> {
         variables,
         from_files,
         composed,
+        _tables: merged,
     })
 }
 

@@ -1,9 +1,11 @@
 //! PURE: merged tables in, ordered variables out (SPEC §2.3, §3).
 
 use std::collections::HashMap;
-
-use rustc_hash::FxHashMap;
 use std::fmt;
+use std::hash::BuildHasher as _;
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 
 use crate::value::{self, Entry, Origin, Table, Unrepresentable, Value};
 
@@ -171,10 +173,12 @@ pub fn flatten(table: &Table, options: &Options) -> Result<Vec<Variable>, Vec<Fl
 /// The variables that can be made and the reasons for those that cannot, both at once
 /// (`check` reports the errors and still checks required names against the rest).
 pub fn flatten_all(table: &Table, options: &Options) -> (Vec<Variable>, Vec<FlattenError>) {
+    // Sized once: 10,000 variables would otherwise be copied through a dozen regrowths.
+    let leaves = leaves(table);
     let mut out = Flattener {
         options,
-        variables: Vec::new(),
-        index: FxHashMap::default(),
+        variables: Vec::with_capacity(leaves),
+        index: HashTable::with_capacity(leaves),
         errors: Vec::new(),
     };
     if !table.is_empty() {
@@ -201,6 +205,21 @@ pub fn flatten_all(table: &Table, options: &Options) -> (Vec<Variable>, Vec<Flat
     (out.variables, out.errors)
 }
 
+/// How many entries of the tree are not tables: the most variables it can give.
+fn leaves(table: &Table) -> usize {
+    table
+        .iter()
+        .map(|entry| match &entry.value {
+            Value::Table(inner) => leaves(inner),
+            _ => 1,
+        })
+        .sum()
+}
+
+fn hash(name: &str) -> u64 {
+    FxBuildHasher.hash_one(name)
+}
+
 /// `api-key` -> `API_KEY`: ASCII letters upper-cased, anything outside `A-Z0-9_` one `_`.
 pub fn derive(segment: &str) -> String {
     let mut name = String::with_capacity(segment.len());
@@ -209,6 +228,16 @@ pub fn derive(segment: &str) -> String {
 }
 
 fn push_derived(name: &mut String, segment: &str) {
+    // Keys are nearly always ASCII: byte by byte, without decoding characters.
+    if segment.is_ascii() {
+        name.reserve(segment.len());
+        name.extend(segment.bytes().map(|b| match b {
+            b'a'..=b'z' => char::from(b.to_ascii_uppercase()),
+            b'A'..=b'Z' | b'0'..=b'9' | b'_' => char::from(b),
+            _ => '_',
+        }));
+        return;
+    }
     name.extend(segment.chars().map(|c| match c {
         'a'..='z' => c.to_ascii_uppercase(),
         'A'..='Z' | '0'..='9' | '_' => c,
@@ -219,7 +248,8 @@ fn push_derived(name: &mut String, segment: &str) {
 struct Flattener<'a> {
     options: &'a Options<'a>,
     variables: Vec<Variable>,
-    index: FxHashMap<String, usize>,
+    /// The variables by name, as indexes into `variables` (their names are not copied).
+    index: HashTable<usize>,
     errors: Vec<FlattenError>,
 }
 
@@ -287,8 +317,10 @@ impl Flattener<'_> {
                 .push(FlattenError::Refused { name, key, origin });
             return;
         }
-        if let Some(&i) = self.index.get(&name) {
-            let first = &self.variables[i];
+        let hash = hash(&name);
+        let variables = &self.variables;
+        if let Some(&i) = self.index.find(hash, |&i| variables[i].name == name) {
+            let first = &variables[i];
             self.errors.push(FlattenError::Collision {
                 first: first.key.clone(),
                 first_origin: first.origin.clone(),
@@ -310,7 +342,9 @@ impl Flattener<'_> {
                 return;
             }
         };
-        self.index.insert(name.clone(), self.variables.len());
+        let variables = &self.variables;
+        self.index
+            .insert_unique(hash, variables.len(), |&i| self::hash(&variables[i].name));
         self.variables.push(Variable {
             name,
             value,

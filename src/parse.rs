@@ -94,23 +94,23 @@ struct Converter<'a> {
 
 impl Converter<'_> {
     fn table(&self, table: &DeTable, path: &mut Vec<String>) -> Result<Table, ParseError> {
-        table
-            .iter()
-            .map(|(key, value)| {
-                let line = self.lines.line(key.span().start);
-                path.push(key.get_ref().to_string());
-                let value = self.value(value.get_ref(), line, path)?;
-                let key = path.pop().unwrap_or_default();
-                Ok(Entry {
-                    key,
-                    value,
-                    origin: Origin {
-                        source: self.source.clone(),
-                        line: Some(line),
-                    },
-                })
-            })
-            .collect()
+        // Sized once: a collected `Result` would grow the table step by step.
+        let mut entries = Vec::with_capacity(table.len());
+        for (key, value) in table.iter() {
+            let line = self.lines.line(key.span().start);
+            path.push(key.get_ref().to_string());
+            let value = self.value(value.get_ref(), line, path)?;
+            let key = path.pop().unwrap_or_default();
+            entries.push(Entry {
+                key,
+                value,
+                origin: Origin {
+                    source: self.source.clone(),
+                    line: Some(line),
+                },
+            });
+        }
+        Ok(entries)
     }
 
     fn value(
@@ -191,9 +191,9 @@ struct LineIndex<'a> {
 
 impl<'a> LineIndex<'a> {
     fn new(text: &'a str) -> Self {
-        let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
+        let mut starts = Vec::with_capacity(text.len() / 32 + 1);
+        starts.push(0);
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         Self { text, starts }
     }
 
