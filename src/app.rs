@@ -33,9 +33,6 @@ struct Prepared {
     /// Required names read through `NAME_FILE`.
     from_files: Vec<Variable>,
     composed: Composed,
-    /// The merged tables, kept rather than freed: on the launcher's path exec follows, and
-    /// freeing 10,000 entries first would be work that exec throws away.
-    _tables: crate::value::Table,
 }
 
 impl Prepared {
@@ -53,7 +50,7 @@ fn prepare(cli: &Cli, no_source: Option<&str>) -> Result<Prepared, Error> {
     let mut loaded = with_sources(cli, |cx| source::load(&cli.selection.files, cx))?;
     // The tables are merged, not copied: from here on `loaded` only says what was read.
     let merged = flatten::merge(loaded.iter_mut().map(|l| std::mem::take(&mut l.table)));
-    let variables = flatten::flatten(&merged, &options(cli)).map_err(Error::Flatten)?;
+    let variables = flatten::flatten_owned(merged, &options(cli)).map_err(Error::Flatten)?;
     if cli.verbose {
         if loaded.is_empty() {
             error::note(
@@ -78,7 +75,6 @@ fn prepare(cli: &Cli, no_source: Option<&str>) -> Result<Prepared, Error> {
         variables,
         from_files,
         composed,
-        _tables: merged,
     })
 }
 

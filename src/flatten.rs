@@ -7,7 +7,7 @@ use std::hash::BuildHasher as _;
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
-use crate::value::{self, Entry, Origin, Table, Unrepresentable, Value};
+use crate::value::{self, Origin, Table, Unrepresentable, Value};
 
 /// Names that decide which code runs; a secrets file may set them only with `--allow` (§3.4).
 pub const REFUSED_NAMES: &[&str] = &[
@@ -162,7 +162,12 @@ pub fn merge(layers: impl IntoIterator<Item = Table>) -> Table {
 
 /// Every variable the merged table gives, in file order, or every reason it cannot.
 pub fn flatten(table: &Table, options: &Options) -> Result<Vec<Variable>, Vec<FlattenError>> {
-    let (variables, errors) = flatten_all(table, options);
+    flatten_owned(table.clone(), options)
+}
+
+/// [`flatten`], taking the table: its keys and texts move into the variables, not copied.
+pub fn flatten_owned(table: Table, options: &Options) -> Result<Vec<Variable>, Vec<FlattenError>> {
+    let (variables, errors) = flatten_all_owned(table, options);
     if errors.is_empty() {
         Ok(variables)
     } else {
@@ -173,8 +178,12 @@ pub fn flatten(table: &Table, options: &Options) -> Result<Vec<Variable>, Vec<Fl
 /// The variables that can be made and the reasons for those that cannot, both at once
 /// (`check` reports the errors and still checks required names against the rest).
 pub fn flatten_all(table: &Table, options: &Options) -> (Vec<Variable>, Vec<FlattenError>) {
+    flatten_all_owned(table.clone(), options)
+}
+
+fn flatten_all_owned(table: Table, options: &Options) -> (Vec<Variable>, Vec<FlattenError>) {
     // Sized once: 10,000 variables would otherwise be copied through a dozen regrowths.
-    let leaves = leaves(table);
+    let leaves = leaves(&table);
     let mut out = Flattener {
         options,
         variables: Vec::with_capacity(leaves),
@@ -193,13 +202,13 @@ pub fn flatten_all(table: &Table, options: &Options) -> (Vec<Variable>, Vec<Flat
         if !options.only.is_empty() && !options.only.contains(&entry.key) {
             continue;
         }
-        match &entry.value {
+        match entry.value {
             Value::Table(inner) => {
-                let mut path = vec![entry.key.clone()];
                 let mut name = derive(&entry.key);
+                let mut path = vec![entry.key];
                 out.walk(inner, &mut path, &mut name);
             }
-            _ => out.root(entry),
+            value => out.root(entry.key, value, entry.origin),
         }
     }
     (out.variables, out.errors)
@@ -228,14 +237,14 @@ pub fn derive(segment: &str) -> String {
 }
 
 fn push_derived(name: &mut String, segment: &str) {
-    // Keys are nearly always ASCII: byte by byte, without decoding characters.
-    if segment.is_ascii() {
-        name.reserve(segment.len());
-        name.extend(segment.bytes().map(|b| match b {
-            b'a'..=b'z' => char::from(b.to_ascii_uppercase()),
-            b'A'..=b'Z' | b'0'..=b'9' | b'_' => char::from(b),
-            _ => '_',
-        }));
+    // Keys are nearly always letters, digits and `_`: copied and upper-cased in place.
+    if segment
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        let start = name.len();
+        name.push_str(segment);
+        name[start..].make_ascii_uppercase();
         return;
     }
     name.extend(segment.chars().map(|c| match c {
@@ -254,59 +263,57 @@ struct Flattener<'a> {
 }
 
 impl Flattener<'_> {
-    fn root(&mut self, entry: &Entry) {
-        let key = KeyPath(vec![entry.key.clone()]);
-        let why = if entry.key.is_empty() {
+    fn root(&mut self, key: String, value: Value, origin: Origin) {
+        let why = if key.is_empty() {
             Some("is empty")
-        } else if entry.key.contains('=') {
+        } else if key.contains('=') {
             Some("contains `=`")
-        } else if entry.key.contains('\0') {
+        } else if key.contains('\0') {
             Some("contains a NUL byte")
         } else {
             None
         };
         if let Some(why) = why {
             self.errors.push(FlattenError::BadRootKey {
-                key,
-                origin: entry.origin.clone(),
+                key: KeyPath(vec![key]),
+                origin,
                 why,
             });
             return;
         }
-        let mut name = String::with_capacity(self.options.prefix.len() + entry.key.len());
+        let mut name = String::with_capacity(self.options.prefix.len() + key.len());
         name.push_str(self.options.prefix);
-        name.push_str(&entry.key);
-        self.add(name, key, entry, false);
+        name.push_str(&key);
+        self.add(name, KeyPath(vec![key]), value, origin, false);
     }
 
     /// `name` is the derived name of `table` itself; names are built in place, not formatted.
-    fn walk(&mut self, table: &Table, path: &mut Vec<String>, name: &mut String) {
+    fn walk(&mut self, table: Table, path: &mut Vec<String>, name: &mut String) {
         for entry in table {
             let len = name.len();
             name.push('_');
             push_derived(name, &entry.key);
-            match &entry.value {
+            match entry.value {
                 Value::Table(inner) => {
-                    path.push(entry.key.clone());
+                    path.push(entry.key);
                     self.walk(inner, path, name);
                     path.pop();
                 }
-                _ => {
+                value => {
                     let mut full = String::with_capacity(self.options.prefix.len() + name.len());
                     full.push_str(self.options.prefix);
                     full.push_str(name);
                     let mut segments = Vec::with_capacity(path.len() + 1);
                     segments.extend_from_slice(path);
-                    segments.push(entry.key.clone());
-                    self.add(full, KeyPath(segments), entry, true);
+                    segments.push(entry.key);
+                    self.add(full, KeyPath(segments), value, entry.origin, true);
                 }
             }
             name.truncate(len);
         }
     }
 
-    fn add(&mut self, name: String, key: KeyPath, entry: &Entry, derived: bool) {
-        let origin = entry.origin.clone();
+    fn add(&mut self, name: String, key: KeyPath, value: Value, origin: Origin, derived: bool) {
         if derived && name.starts_with(|c: char| c.is_ascii_digit()) {
             self.errors
                 .push(FlattenError::LeadingDigit { name, key, origin });
@@ -330,7 +337,7 @@ impl Flattener<'_> {
             });
             return;
         }
-        let value = match value::to_text(&entry.value) {
+        let value = match value::into_text(value) {
             Ok(text) => text,
             Err(Unrepresentable::Nul) => {
                 self.errors.push(FlattenError::Nul { key, origin });
@@ -357,6 +364,7 @@ impl Flattener<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Entry;
     use proptest::prelude::*;
 
     fn origin(line: u32) -> Origin {
