@@ -24,20 +24,21 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *const *const 
             OsString::from_vec(arg.to_bytes().to_vec())
         })
         .collect();
-    // The environment too: the program's is built from these strings instead of copies.
-    let mut environ = Vec::new();
-    // A constructor's `clearenv` leaves glibc's `environ` null.
-    for i in 0..usize::from(!envp.is_null()) * usize::MAX {
-        // SAFETY: the C runtime passes `envp` (glibc: the `environ` of the moment, musl: the
-        // kernel's) as an array of pointers ending with a null one, each to a NUL-terminated
-        // string that lives as long as the process: inject never sets or unsets a variable.
-        let entry = unsafe { *envp.add(i) };
-        if entry.is_null() {
-            break;
-        }
-        // SAFETY: as above; a non-null entry is a valid NUL-terminated string.
-        environ.push(unsafe { CStr::from_ptr(entry) });
+    // The environment too: the program's is built from these strings instead of copies. A
+    // constructor's `clearenv` would leave glibc's `environ` (what it passes here) null.
+    let mut len = 0;
+    // SAFETY: a non-null `envp` is an array of pointers ending with a null one (glibc passes
+    // `environ` as it is when `main` is called, musl the kernel's array).
+    while !envp.is_null() && !unsafe { *envp.add(len) }.is_null() {
+        len += 1;
     }
+    let environ = (0..len)
+        .map(|i| {
+            // SAFETY: each of the `len` entries points to a NUL-terminated string that lives as
+            // long as the process: inject never sets or unsets a variable.
+            unsafe { CStr::from_ptr(*envp.add(i)) }
+        })
+        .collect();
     inject::main_with_environ(args, environ)
 }
 
