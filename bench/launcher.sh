@@ -4,13 +4,14 @@
 #   bench/launcher.sh [INJECT...]      (default: target/release/inject)
 # Several binaries (say, main's build and a branch's) are timed in the same hyperfine runs.
 # Needs hyperfine; the instruction counts need valgrind (skipped, and said so, without it).
-# RUNS_SMALL / RUNS_BIG set the number of runs (default 2000 / 300).
+# RUNS_SMALL / RUNS_BIG set the number of runs per command (default 2000 / 400), spread over
+# ROUNDS rounds (default 4).
 set -euo pipefail
 if [ $# -eq 0 ]; then set -- target/release/inject; fi
 bins=()
 for b in "$@"; do bins+=("$(realpath "$b")"); done
 runs_small=${RUNS_SMALL:-2000}
-runs_big=${RUNS_BIG:-300}
+runs_big=${RUNS_BIG:-400}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cd "$dir"
@@ -43,39 +44,77 @@ commands() { # the inject command line for each binary, with the given file
 mapfile -t three < <(commands three.toml)
 mapfile -t big < <(commands big.toml)
 
-echo "## (a) 3 secrets: inject -- true vs env FOO=bar true (one run)"
-hyperfine -N --warmup 100 --runs "$runs_small" --export-json a.json \
-  "env FOO=bar true" "${three[@]}" >/dev/null
+# hyperfine runs one command's runs after the other's, so a change in the machine's load
+# between them shows as a difference. Each case is therefore measured in ROUNDS rounds, the
+# commands' order reversed every other round, and a command's median is the median of its
+# rounds' medians. CPU time (user + system) is shown too: it moves less with the load.
+rounds=${ROUNDS:-4}
+per_small=$(( (runs_small + rounds - 1) / rounds ))
+per_big=$(( (runs_big + rounds - 1) / rounds ))
+ordered() { # the arguments, reversed in odd rounds
+  local round=$1; shift
+  if (( round % 2 )); then
+    local reversed=()
+    for ((i = $#; i > 0; i--)); do reversed+=("${!i}"); done
+    printf '%s\n' "${reversed[@]}"
+  else
+    printf '%s\n' "$@"
+  fi
+}
 
-echo "## (b) 10,000 secrets vs true with the 10,000 variables already in its environment"
-# hyperfine gives every command the same environment, so the two sides of (b) cannot share a
-# run: they run back to back, twice, alternating, to show any drift in the machine's load.
-for round in 1 2; do
-  hyperfine -N --warmup 20 --runs "$runs_big" --export-json "b-inject-$round.json" "${big[@]}" >/dev/null
-  with_big_env hyperfine -N --warmup 20 --runs "$runs_big" --export-json "b-true-$round.json" true >/dev/null
+echo "## (a) 3 secrets: inject -- true beside env FOO=bar true"
+for ((r = 0; r < rounds; r++)); do
+  mapfile -t cmds < <(ordered "$r" "env FOO=bar true" "${three[@]}")
+  hyperfine -N --warmup 50 --runs "$per_small" --export-json "a-$r.json" "${cmds[@]}" >/dev/null
 done
 
-echo "## (c) 10,000 inherited variables and 3 secrets vs true with that environment (one run)"
-# `env FOO=bar true` is the floor of any launcher that execs: two execs of the environment.
-with_big_env hyperfine -N --warmup 20 --runs "$runs_big" --export-json c.json \
-  true "env FOO=bar true" "${three[@]}" >/dev/null
+echo "## (b) 10,000 secrets, and true with the 10,000 variables already in its environment"
+# hyperfine gives every command the same environment, so the two sides of (b) cannot share a
+# run: they alternate, one run each per round.
+for ((r = 0; r < rounds; r++)); do
+  hyperfine -N --warmup 10 --runs "$per_big" --export-json "b-inject-$r.json" "${big[@]}" >/dev/null
+  with_big_env hyperfine -N --warmup 10 --runs "$per_big" --export-json "b-true-$r.json" true >/dev/null
+done
 
-python3 - "$runs_small" "$runs_big" <<'PY'
-import json, sys
-def results(f):
-    return {r["command"]: r["median"] * 1000 for r in json.load(open(f))["results"]}
+echo "## (c) 10,000 inherited variables and 3 secrets, beside true with that environment"
+# `env FOO=bar true` is the floor of any launcher that execs: two execs of the environment.
+for ((r = 0; r < rounds; r++)); do
+  mapfile -t cmds < <(ordered "$r" true "env FOO=bar true" "${three[@]}")
+  with_big_env hyperfine -N --warmup 10 --runs "$per_big" --export-json "c-$r.json" "${cmds[@]}" >/dev/null
+done
+
+python3 - "$rounds" <<'PY'
+import json, statistics, sys
+rounds = int(sys.argv[1])
+def collect(pattern, rename=None):
+    """command -> (median of the rounds' medians, mean CPU time, runs) in ms"""
+    seen = {}
+    for r in range(rounds):
+        for res in json.load(open(pattern.format(r)))["results"]:
+            name = rename or res["command"]
+            seen.setdefault(name, []).append(res)
+    return {
+        name: (
+            statistics.median(x["median"] for x in rs) * 1000,
+            statistics.mean(x["user"] + x["system"] for x in rs) * 1000,
+            sum(len(x["times"]) for x in rs),
+        )
+        for name, rs in seen.items()
+    }
 def table(title, rows, base, budget):
-    print(f"\n{title}\n\n| command | median (ms) | ratio | budget |\n| --- | ---: | ---: | --- |")
-    for command, median in rows:
-        print(f"| `{command}` | {median:.2f} | {median / base:.2f}× | {budget if command.endswith(' -- true') else ''} |")
-a = results("a.json")
-table("(a) 3 secrets, one hyperfine run", a.items(), a["env FOO=bar true"], "≤ 1.2×")
-for r in ("1", "2"):
-    b, t = results(f"b-inject-{r}.json"), results(f"b-true-{r}.json")
-    rows = [("true (with the 10,000 variables)", t["true"])] + list(b.items())
-    table(f"(b) 10,000 secrets, round {r} (two runs back to back)", rows, t["true"], "≤ 2×")
-c = results("c.json")
-table("(c) 10,000 inherited variables + 3 secrets, one hyperfine run", c.items(), c["true"], "≤ 1.3×")
+    print(f"\n{title}\n")
+    print("| command | median (ms) | ratio | CPU, user + sys (ms) | runs | budget |")
+    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    for command, (median, cpu, runs) in rows.items():
+        mark = budget if command.endswith(" -- true") else ""
+        print(f"| `{command}` | {median:.2f} | {median / base:.2f}× | {cpu:.2f} | {runs} | {mark} |")
+a = collect("a-{}.json")
+table(f"(a) 3 secrets ({rounds} rounds)", a, a["env FOO=bar true"][0], "≤ 1.2×")
+b = collect("b-true-{}.json", "true, with the 10,000 variables")
+b.update(collect("b-inject-{}.json"))
+table(f"(b) 10,000 secrets ({rounds} rounds)", b, b["true, with the 10,000 variables"][0], "≤ 2×")
+c = collect("c-{}.json")
+table(f"(c) 10,000 inherited variables + 3 secrets ({rounds} rounds)", c, c["true"][0], "≤ 1.3×")
 PY
 
 echo
