@@ -192,12 +192,40 @@ fn resolve_required(
     (read, errors)
 }
 
+/// Whether a variable is set to the empty string. With the environment `main` handed over, the
+/// `INJECT_*` ones are found in one pass (each `getenv` would read all 10,000 of a large
+/// environment); the first entry of a name counts, as for `getenv`.
+fn set_but_empty() -> impl Fn(&std::ffi::OsStr) -> bool {
+    #[cfg(unix)]
+    let inject: Option<Vec<Pair>> = STARTED_WITH.get().map(|environ| {
+        let mut seen: Vec<Pair> = Vec::new();
+        let inject = environ
+            .iter()
+            .filter(|e| e.to_bytes().starts_with(b"INJECT_"));
+        for pair in inject.copied().filter_map(Pair::inherited) {
+            if !seen.iter().any(|p| p.name() == pair.name()) {
+                seen.push(pair);
+            }
+        }
+        seen
+    });
+    #[cfg(not(unix))]
+    let inject: Option<Vec<Pair>> = None;
+    move |name| match &inject {
+        Some(seen) if name.as_encoded_bytes().starts_with(b"INJECT_") => seen
+            .iter()
+            .any(|p| p.name() == name && p.value().is_empty()),
+        _ => std::env::var_os(name).is_some_and(|v| v.is_empty()),
+    }
+}
+
 /// Parse the command line. An `INJECT_*` variable that is set but empty counts as unset (as
 /// `STREAMLIT_SECRETS_FILES` does): `ENV INJECT_FILE=` must not mean a file named ``.
 pub fn parse(args: Vec<OsString>) -> Result<Cli, Error> {
     use clap::{CommandFactory, FromArgMatches};
+    let empty = set_but_empty();
     let command = Cli::command().mut_args(|arg| match arg.get_env() {
-        Some(name) if std::env::var_os(name).is_some_and(|v| v.is_empty()) => arg.env(None::<&str>),
+        Some(name) if empty(name) => arg.env(None::<&str>),
         _ => arg,
     });
     command

@@ -60,7 +60,7 @@ impl Pair {
     /// it may start with `=`; an entry without one is no variable (`None`).
     pub fn inherited(entry: &'static CStr) -> Option<Self> {
         let bytes = entry.to_bytes();
-        let eq = 1 + bytes.get(1..)?.iter().position(|b| *b == b'=')?;
+        let eq = 1 + memchr::memchr(b'=', bytes.get(1..)?)?;
         Some(Pair {
             entry: Cow::Borrowed(entry),
             eq,
