@@ -35,7 +35,9 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *const *const 
     let environ = (0..len)
         .map(|i| {
             // SAFETY: each of the `len` entries points to a NUL-terminated string that lives as
-            // long as the process: inject never sets or unsets a variable.
+            // long as the process: the kernel's copy on the initial stack, or one a `setenv`
+            // before `main` allocated, which the C library never frees (and inject itself
+            // never sets or unsets a variable).
             unsafe { CStr::from_ptr(*envp.add(i)) }
         })
         .collect();
