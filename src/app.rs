@@ -62,7 +62,9 @@ fn prepare(cli: &Cli, no_source: Option<&str>) -> Result<Prepared, Error> {
     let sealed = seal::open_sources(cli, &mut loaded)?;
     // The tables are merged, not copied: from here on `loaded` only says what was read.
     let merged = flatten::merge(loaded.iter_mut().map(|l| std::mem::take(&mut l.table)));
-    let variables = flatten::flatten(&merged, &options(cli)).map_err(Error::Flatten)?;
+    // `--st-secrets` hands over the tree too; otherwise its keys and texts move into the variables.
+    let tree = cli.start.st_secrets.then(|| merged.clone());
+    let variables = flatten::flatten_owned(merged, &options(cli)).map_err(Error::Flatten)?;
     if cli.verbose {
         if loaded.is_empty() {
             error::note(
@@ -92,7 +94,7 @@ fn prepare(cli: &Cli, no_source: Option<&str>) -> Result<Prepared, Error> {
     if !errors.is_empty() {
         return Err(Error::Require(errors));
     }
-    let st_secrets = if cli.start.st_secrets {
+    let st_secrets = if let Some(merged) = tree {
         if loaded.is_empty() && templates.is_empty() {
             return Err(Error::Message(
                 "`--st-secrets` has nothing to hand over: no secrets source was found and no `--require-from` template names a key; add one, or drop `--st-secrets`".into(),
@@ -103,8 +105,8 @@ fn prepare(cli: &Cli, no_source: Option<&str>) -> Result<Prepared, Error> {
         let lookup = |name: &str| {
             env.iter()
                 .rev()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.to_string_lossy().into_owned())
+                .find(|pair| pair.name() == name)
+                .map(|pair| pair.value().to_string_lossy().into_owned())
         };
         let mut errors = Vec::new();
         for (table, leaves) in &templates {
@@ -156,8 +158,33 @@ fn options(cli: &Cli) -> flatten::Options<'_> {
     }
 }
 
+/// The environment inject was started with, as the C runtime handed it to `main`, borrowed:
+/// the program's environment points into it instead of copying it (set once by `main.rs`).
+#[cfg(unix)]
+static STARTED_WITH: std::sync::OnceLock<Vec<&'static std::ffi::CStr>> = std::sync::OnceLock::new();
+
+#[cfg(unix)]
+pub(crate) fn started_with(environ: Vec<&'static std::ffi::CStr>) {
+    let _ = STARTED_WITH.set(environ);
+}
+
+/// inject's own environment: borrowed when `main` handed it over, else read through std.
+fn inherited() -> Vec<Pair> {
+    #[cfg(unix)]
+    if let Some(environ) = STARTED_WITH.get() {
+        return environ
+            .iter()
+            .copied()
+            .filter_map(Pair::inherited)
+            .collect();
+    }
+    std::env::vars_os()
+        .map(|(name, value)| Pair::new(&name, &value))
+        .collect()
+}
+
 fn compose(cli: &Cli, variables: &[Variable]) -> Composed {
-    let mut inherited: Vec<Pair> = std::env::vars_os().collect();
+    let mut inherited = inherited();
     let mut keep = Cow::Borrowed(&cli.environment.keep[..]);
     if cfg!(windows) {
         let names = || variables.iter().map(|v| OsStr::new(&v.name));
@@ -223,7 +250,7 @@ fn resolve_required(
             .and_then(|bytes| require::file_value(request, bytes));
         match value {
             Ok(value) => {
-                env.push((OsString::from(&request.name), OsString::from(&value)));
+                env.push(Pair::new(request.name.as_ref(), value.as_ref()));
                 read.push(require::file_variable(request, value));
             }
             Err(error) => errors.push(error),
@@ -232,12 +259,40 @@ fn resolve_required(
     (read, errors)
 }
 
+/// Whether a variable is set to the empty string. With the environment `main` handed over, the
+/// `INJECT_*` ones are found in one pass (each `getenv` would read all 10,000 of a large
+/// environment); the first entry of a name counts, as for `getenv`.
+fn set_but_empty() -> impl Fn(&std::ffi::OsStr) -> bool {
+    #[cfg(unix)]
+    let inject: Option<Vec<Pair>> = STARTED_WITH.get().map(|environ| {
+        let mut seen: Vec<Pair> = Vec::new();
+        let inject = environ
+            .iter()
+            .filter(|e| e.to_bytes().starts_with(b"INJECT_"));
+        for pair in inject.copied().filter_map(Pair::inherited) {
+            if !seen.iter().any(|p| p.name() == pair.name()) {
+                seen.push(pair);
+            }
+        }
+        seen
+    });
+    #[cfg(not(unix))]
+    let inject: Option<Vec<Pair>> = None;
+    move |name| match &inject {
+        Some(seen) if name.as_encoded_bytes().starts_with(b"INJECT_") => seen
+            .iter()
+            .any(|p| p.name() == name && p.value().is_empty()),
+        _ => std::env::var_os(name).is_some_and(|v| v.is_empty()),
+    }
+}
+
 /// Parse the command line. An `INJECT_*` variable that is set but empty counts as unset (as
 /// `STREAMLIT_SECRETS_FILES` does): `ENV INJECT_FILE=` must not mean a file named ``.
 pub fn parse(args: Vec<OsString>) -> Result<Cli, Error> {
     use clap::{CommandFactory, FromArgMatches};
+    let empty = set_but_empty();
     let command = Cli::command().mut_args(|arg| match arg.get_env() {
-        Some(name) if std::env::var_os(name).is_some_and(|v| v.is_empty()) => arg.env(None::<&str>),
+        Some(name) if empty(name) => arg.env(None::<&str>),
         _ => arg,
     });
     command

@@ -1,11 +1,13 @@
 //! PURE: merged tables in, ordered variables out (SPEC §2.3, §3).
 
 use std::collections::HashMap;
-
-use rustc_hash::FxHashMap;
 use std::fmt;
+use std::hash::BuildHasher as _;
 
-use crate::value::{self, Entry, Origin, Table, Unrepresentable, Value};
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
+
+use crate::value::{self, Origin, Table, Unrepresentable, Value};
 
 /// Names that decide which code runs; a secrets file may set them only with `--allow` (§3.4).
 pub const REFUSED_NAMES: &[&str] = &[
@@ -188,7 +190,12 @@ pub fn merge(layers: impl IntoIterator<Item = Table>) -> Table {
 
 /// Every variable the merged table gives, in file order, or every reason it cannot.
 pub fn flatten(table: &Table, options: &Options) -> Result<Vec<Variable>, Vec<FlattenError>> {
-    let (variables, errors) = flatten_all(table, options);
+    flatten_owned(table.clone(), options)
+}
+
+/// [`flatten`], taking the table: its keys and texts move into the variables, not copied.
+pub fn flatten_owned(table: Table, options: &Options) -> Result<Vec<Variable>, Vec<FlattenError>> {
+    let (variables, errors) = flatten_all_owned(table, options);
     if errors.is_empty() {
         Ok(variables)
     } else {
@@ -199,10 +206,16 @@ pub fn flatten(table: &Table, options: &Options) -> Result<Vec<Variable>, Vec<Fl
 /// The variables that can be made and the reasons for those that cannot, both at once
 /// (`check` reports the errors and still checks required names against the rest).
 pub fn flatten_all(table: &Table, options: &Options) -> (Vec<Variable>, Vec<FlattenError>) {
+    flatten_all_owned(table.clone(), options)
+}
+
+fn flatten_all_owned(table: Table, options: &Options) -> (Vec<Variable>, Vec<FlattenError>) {
+    // Sized once: 10,000 variables would otherwise be copied through a dozen regrowths.
+    let leaves = leaves(&table);
     let mut out = Flattener {
         options,
-        variables: Vec::new(),
-        index: FxHashMap::default(),
+        variables: Vec::with_capacity(leaves),
+        index: HashTable::with_capacity(leaves),
         errors: Vec::new(),
     };
     if !table.is_empty() {
@@ -217,16 +230,31 @@ pub fn flatten_all(table: &Table, options: &Options) -> (Vec<Variable>, Vec<Flat
         if !options.only.is_empty() && !options.only.contains(&entry.key) {
             continue;
         }
-        match &entry.value {
+        match entry.value {
             Value::Table(inner) => {
-                let mut path = vec![entry.key.clone()];
                 let mut name = derive(&entry.key);
+                let mut path = vec![entry.key];
                 out.walk(inner, &mut path, &mut name);
             }
-            _ => out.root(entry),
+            value => out.root(entry.key, value, entry.origin),
         }
     }
     (out.variables, out.errors)
+}
+
+/// How many entries of the tree are not tables: the most variables it can give.
+fn leaves(table: &Table) -> usize {
+    table
+        .iter()
+        .map(|entry| match &entry.value {
+            Value::Table(inner) => leaves(inner),
+            _ => 1,
+        })
+        .sum()
+}
+
+fn hash(name: &str) -> u64 {
+    FxBuildHasher.hash_one(name)
 }
 
 /// `api-key` -> `API_KEY`: ASCII letters upper-cased, anything outside `A-Z0-9_` one `_`.
@@ -237,6 +265,16 @@ pub fn derive(segment: &str) -> String {
 }
 
 fn push_derived(name: &mut String, segment: &str) {
+    // Keys are nearly always letters, digits and `_`: copied and upper-cased in place.
+    if segment
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        let start = name.len();
+        name.push_str(segment);
+        name[start..].make_ascii_uppercase();
+        return;
+    }
     name.extend(segment.chars().map(|c| match c {
         'a'..='z' => c.to_ascii_uppercase(),
         'A'..='Z' | '0'..='9' | '_' => c,
@@ -247,64 +285,63 @@ fn push_derived(name: &mut String, segment: &str) {
 struct Flattener<'a> {
     options: &'a Options<'a>,
     variables: Vec<Variable>,
-    index: FxHashMap<String, usize>,
+    /// The variables by name, as indexes into `variables` (their names are not copied).
+    index: HashTable<usize>,
     errors: Vec<FlattenError>,
 }
 
 impl Flattener<'_> {
-    fn root(&mut self, entry: &Entry) {
-        let key = KeyPath(vec![entry.key.clone()]);
-        let why = if entry.key.is_empty() {
+    fn root(&mut self, key: String, value: Value, origin: Origin) {
+        let why = if key.is_empty() {
             Some("is empty")
-        } else if entry.key.contains('=') {
+        } else if key.contains('=') {
             Some("contains `=`")
-        } else if entry.key.contains('\0') {
+        } else if key.contains('\0') {
             Some("contains a NUL byte")
         } else {
             None
         };
         if let Some(why) = why {
             self.errors.push(FlattenError::BadRootKey {
-                key,
-                origin: entry.origin.clone(),
+                key: KeyPath(vec![key]),
+                origin,
                 why,
             });
             return;
         }
-        let mut name = String::with_capacity(self.options.prefix.len() + entry.key.len());
+        let mut name = String::with_capacity(self.options.prefix.len() + key.len());
         name.push_str(self.options.prefix);
-        name.push_str(&entry.key);
-        self.add(name, key, entry, false);
+        name.push_str(&key);
+        self.add(name, KeyPath(vec![key]), value, origin, false);
     }
 
     /// `name` is the derived name of `table` itself; names are built in place, not formatted.
-    fn walk(&mut self, table: &Table, path: &mut Vec<String>, name: &mut String) {
+    fn walk(&mut self, table: Table, path: &mut Vec<String>, name: &mut String) {
         for entry in table {
             let len = name.len();
             name.push('_');
             push_derived(name, &entry.key);
-            match &entry.value {
+            match entry.value {
                 Value::Table(inner) => {
-                    path.push(entry.key.clone());
+                    path.push(entry.key);
                     self.walk(inner, path, name);
                     path.pop();
                 }
-                _ => {
+                value => {
                     let mut full = String::with_capacity(self.options.prefix.len() + name.len());
                     full.push_str(self.options.prefix);
                     full.push_str(name);
                     let mut segments = Vec::with_capacity(path.len() + 1);
                     segments.extend_from_slice(path);
-                    segments.push(entry.key.clone());
-                    self.add(full, KeyPath(segments), entry, true);
+                    segments.push(entry.key);
+                    self.add(full, KeyPath(segments), value, entry.origin, true);
                 }
             }
             name.truncate(len);
         }
     }
 
-    fn add(&mut self, name: String, key: KeyPath, entry: &Entry, derived: bool) {
-        let origin = entry.origin.clone();
+    fn add(&mut self, name: String, key: KeyPath, value: Value, origin: Origin, derived: bool) {
         if derived && name.starts_with(|c: char| c.is_ascii_digit()) {
             self.errors
                 .push(FlattenError::LeadingDigit { name, key, origin });
@@ -315,8 +352,10 @@ impl Flattener<'_> {
                 .push(FlattenError::Refused { name, key, origin });
             return;
         }
-        if let Some(&i) = self.index.get(&name) {
-            let first = &self.variables[i];
+        let hash = hash(&name);
+        let variables = &self.variables;
+        if let Some(&i) = self.index.find(hash, |&i| variables[i].name == name) {
+            let first = &variables[i];
             self.errors.push(FlattenError::Collision {
                 first: first.key.clone(),
                 first_origin: first.origin.clone(),
@@ -326,7 +365,7 @@ impl Flattener<'_> {
             });
             return;
         }
-        let value = match value::to_text(&entry.value) {
+        let value = match value::into_text(value) {
             Ok(text) => text,
             Err(Unrepresentable::Nul) => {
                 self.errors.push(FlattenError::Nul { key, origin });
@@ -338,7 +377,9 @@ impl Flattener<'_> {
                 return;
             }
         };
-        self.index.insert(name.clone(), self.variables.len());
+        let variables = &self.variables;
+        self.index
+            .insert_unique(hash, variables.len(), |&i| self::hash(&variables[i].name));
         self.variables.push(Variable {
             name,
             value,
@@ -351,6 +392,7 @@ impl Flattener<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Entry;
     use proptest::prelude::*;
 
     fn origin(line: u32) -> Origin {

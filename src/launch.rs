@@ -6,7 +6,7 @@
 //! signal mask, so the program inherits the caller's (see `main.rs` for why Rust's runtime
 //! is kept out of the way).
 
-use std::ffi::{CString, OsStr, OsString, c_char};
+use std::ffi::{CStr, CString, OsStr, OsString, c_char};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -75,30 +75,15 @@ impl<'a> Plan<'a> {
                 .collect()
         };
         let args: Vec<CString> = command.iter().map(|a| cstring(a.as_bytes())).collect();
-        let vars: Vec<CString> = env
-            .iter()
-            .map(|(name, value)| {
-                let mut pair = Vec::with_capacity(name.len() + value.len() + 1);
-                pair.extend_from_slice(name.as_bytes());
-                pair.push(b'=');
-                pair.extend_from_slice(value.as_bytes());
-                cstring(&pair)
-            })
-            .collect();
         let sh = cstring(b"sh");
-        let terminated = |strings: &[CString]| {
-            let mut pointers: Vec<*const c_char> = strings.iter().map(|s| s.as_ptr()).collect();
-            pointers.push(std::ptr::null());
-            pointers
-        };
-        let argv = terminated(&args);
-        let envp = terminated(&vars);
+        let argv = terminated(args.iter().map(|s| s.as_c_str()), args.len());
+        // The entries are already the C strings exec takes: only the pointer array is built.
+        let envp = terminated(env.iter().map(Pair::as_c_str), env.len());
         let mut shell_argv = vec![sh.as_ptr(), std::ptr::null()];
         shell_argv.extend_from_slice(&argv[1..]);
         // The pointers stay valid when the strings move into the plan: a `CString` owns a heap
-        // buffer that moving it does not move.
+        // buffer that moving it does not move (and `env` is borrowed for the plan's life).
         let mut strings = args;
-        strings.extend(vars);
         strings.push(sh);
         Ok(Plan {
             program,
@@ -170,10 +155,18 @@ impl<'a> Plan<'a> {
     }
 }
 
+/// The strings' pointers and the null pointer that ends the array.
+fn terminated<'s>(strings: impl Iterator<Item = &'s CStr>, len: usize) -> Vec<*const c_char> {
+    let mut pointers = Vec::with_capacity(len + 1);
+    pointers.extend(strings.map(CStr::as_ptr));
+    pointers.push(std::ptr::null());
+    pointers
+}
+
 fn child_path(env: &[Pair]) -> &[u8] {
     env.iter()
-        .find(|(name, _)| name == "PATH")
-        .map_or(DEFAULT_PATH, |(_, value)| value.as_bytes())
+        .find(|pair| pair.name() == "PATH")
+        .map_or(DEFAULT_PATH, |pair| pair.value().as_bytes())
 }
 
 /// Inherited strings never hold NUL (the kernel split them there); injected ones were checked.
@@ -231,12 +224,13 @@ fn describe(program: &OsStr, errno: Errno, env: &[Pair], found: Option<&Path>) -
 /// Linux refuses one string over 128 KiB (`MAX_ARG_STRLEN`), and argv + environment over
 /// about a quarter of the stack limit; name the largest variable, never its value.
 fn too_big(program: &str, env: &[Pair]) -> String {
-    let total: usize = env.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
-    match env.iter().max_by_key(|(n, v)| n.len() + v.len()) {
-        Some((name, value)) => format!(
+    let size = |pair: &Pair| pair.name().len() + pair.value().len();
+    let total: usize = env.iter().map(|pair| size(pair) + 2).sum();
+    match env.iter().max_by_key(|pair| size(pair)) {
+        Some(pair) => format!(
             "cannot run `{program}`: the kernel refused the environment as too large ({total} bytes in all); the largest variable is `{}` ({} bytes; Linux allows at most 131072 for one): shorten it or pass it as a file",
-            name.to_string_lossy(),
-            name.len() + value.len() + 1
+            pair.name().to_string_lossy(),
+            size(pair) + 1
         ),
         None => format!("cannot run `{program}`: the argument list is too large"),
     }
@@ -249,8 +243,8 @@ mod tests {
     #[test]
     fn the_largest_variable_is_named_without_its_value() {
         let env = vec![
-            (OsString::from("small"), OsString::from("x")),
-            (OsString::from("huge"), OsString::from("y".repeat(200_000))),
+            Pair::new("small".as_ref(), "x".as_ref()),
+            Pair::new("huge".as_ref(), "y".repeat(200_000).as_ref()),
         ];
         let message = too_big("true", &env);
         assert!(message.contains("`huge` (200005 bytes"), "{message}");
@@ -260,7 +254,7 @@ mod tests {
     #[test]
     fn path_of_the_child() {
         assert_eq!(child_path(&[]), DEFAULT_PATH);
-        let env = vec![(OsString::from("PATH"), OsString::from("/x"))];
+        let env = vec![Pair::new("PATH".as_ref(), "/x".as_ref())];
         assert_eq!(child_path(&env), b"/x");
     }
 }

@@ -42,6 +42,17 @@ pub(crate) mod unseal;
 pub(crate) mod value;
 pub(crate) mod watch;
 
+/// [`main`], with the environment as the C runtime handed it to `main` (Unix): it lives as long
+/// as the process, and the program's environment is built from it without copying it.
+#[cfg(unix)]
+pub fn main_with_environ(
+    args: Vec<std::ffi::OsString>,
+    environ: Vec<&'static std::ffi::CStr>,
+) -> i32 {
+    app::started_with(environ);
+    main(args)
+}
+
 /// The whole program: parse `args` (the program's name first), run, return the exit status.
 /// Never panics outward.
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {

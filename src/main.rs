@@ -14,7 +14,7 @@ use std::os::unix::ffi::OsStringExt;
 // on a static musl build `args_os()` would be empty.
 #[cfg(all(unix, not(test)))]
 #[unsafe(no_mangle)]
-extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
     let count = usize::try_from(argc).unwrap_or(0);
     let args = (0..count)
         .map(|i| {
@@ -24,7 +24,24 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             OsString::from_vec(arg.to_bytes().to_vec())
         })
         .collect();
-    inject::main(args)
+    // The environment too: the program's is built from these strings instead of copies. A
+    // constructor's `clearenv` would leave glibc's `environ` (what it passes here) null.
+    let mut len = 0;
+    // SAFETY: a non-null `envp` is an array of pointers ending with a null one (glibc passes
+    // `environ` as it is when `main` is called, musl the kernel's array).
+    while !envp.is_null() && !unsafe { *envp.add(len) }.is_null() {
+        len += 1;
+    }
+    let environ = (0..len)
+        .map(|i| {
+            // SAFETY: each of the `len` entries points to a NUL-terminated string that lives as
+            // long as the process: the kernel's copy on the initial stack, or one a `setenv`
+            // before `main` allocated, which the C library never frees (and inject itself
+            // never sets or unsets a variable).
+            unsafe { CStr::from_ptr(*envp.add(i)) }
+        })
+        .collect();
+    inject::main_with_environ(args, environ)
 }
 
 /// Windows: a child's exit code is 32 bits (`0xC000013A` after Ctrl+C) and passes through whole.

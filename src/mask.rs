@@ -686,13 +686,12 @@ mod tests {
 
     #[test]
     fn values_kept_from_the_environment_are_masked_as_well() {
-        use crate::environment::{Settings, compose};
-        use std::ffi::OsString;
+        use crate::environment::{Pair, Settings, compose};
         let var = Variable::test;
         let variables = [var("KEY", "file-value"), var("OTHER", "other-value")];
         let inherited = vec![
-            (OsString::from("KEY"), OsString::from("inherited-value")),
-            (OsString::from("HOME"), OsString::from("/home/someone")),
+            Pair::new("KEY".as_ref(), "inherited-value".as_ref()),
+            Pair::new("HOME".as_ref(), "/home/someone".as_ref()),
         ];
         let settings = Settings {
             no_override: true,

@@ -94,23 +94,23 @@ struct Converter<'a> {
 
 impl Converter<'_> {
     fn table(&self, table: &DeTable, path: &mut Vec<String>) -> Result<Table, ParseError> {
-        table
-            .iter()
-            .map(|(key, value)| {
-                let line = self.lines.line(key.span().start);
-                path.push(key.get_ref().to_string());
-                let value = self.value(value.get_ref(), line, path)?;
-                let key = path.pop().unwrap_or_default();
-                Ok(Entry {
-                    key,
-                    value,
-                    origin: Origin {
-                        source: self.source.clone(),
-                        line: Some(line),
-                    },
-                })
-            })
-            .collect()
+        // Sized once: a collected `Result` would grow the table step by step.
+        let mut entries = Vec::with_capacity(table.len());
+        for (key, value) in table.iter() {
+            let line = self.lines.line(key.span().start);
+            path.push(key.get_ref().to_string());
+            let value = self.value(value.get_ref(), line, path)?;
+            let key = path.pop().unwrap_or_default();
+            entries.push(Entry {
+                key,
+                value,
+                origin: Origin {
+                    source: self.source.clone(),
+                    line: Some(line),
+                },
+            });
+        }
+        Ok(entries)
     }
 
     fn value(
@@ -187,18 +187,39 @@ pub fn secrets_files(name: &str, bytes: &[u8]) -> Result<Option<Vec<PathBuf>>, P
 struct LineIndex<'a> {
     text: &'a str,
     starts: Vec<usize>,
+    /// The line found last.
+    last: std::cell::Cell<usize>,
 }
 
 impl<'a> LineIndex<'a> {
     fn new(text: &'a str) -> Self {
-        let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        Self { text, starts }
+        let mut starts = Vec::with_capacity(text.len() / 32 + 1);
+        starts.push(0);
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        Self {
+            text,
+            starts,
+            last: std::cell::Cell::new(0),
+        }
     }
 
     fn line_start(&self, offset: usize) -> (usize, usize) {
-        let i = self.starts.partition_point(|&start| start <= offset).max(1) - 1;
+        // Keys are looked up in file order: the line after the last one found is checked first.
+        let last = self.last.get();
+        let next = |i: usize| self.starts.get(i + 1).is_none_or(|&start| start > offset);
+        let i = if self.starts[last] <= offset && next(last) {
+            last
+        } else if self
+            .starts
+            .get(last + 1)
+            .is_some_and(|&start| start <= offset)
+            && next(last + 1)
+        {
+            last + 1
+        } else {
+            self.starts.partition_point(|&start| start <= offset).max(1) - 1
+        };
+        self.last.set(i);
         (i, self.starts[i])
     }
 
@@ -220,6 +241,21 @@ impl<'a> LineIndex<'a> {
 mod tests {
     use super::*;
     use crate::flatten::{Options, flatten};
+
+    /// The remembered line never changes an answer: every offset, forwards, backwards and
+    /// jumping, gives the line a search from scratch gives.
+    #[test]
+    fn lines_in_any_order() {
+        let text = "a = 1\n\n[t]\nb = 2\nc = \"x\"\nlast";
+        let lines = LineIndex::new(text);
+        let fresh = |offset: usize| 1 + text[..offset.min(text.len())].matches('\n').count() as u32;
+        let forwards = 0..=text.len() + 2;
+        let backwards = (0..=text.len()).rev();
+        let jumping = [20, 3, 27, 0, 9, 9, 10, 31, 1];
+        for offset in forwards.chain(backwards).chain(jumping) {
+            assert_eq!(lines.line(offset), fresh(offset), "offset {offset}");
+        }
+    }
 
     fn vars(text: &str) -> Vec<(String, String)> {
         let table = parse_toml("s.toml", text.as_bytes()).unwrap();

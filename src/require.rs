@@ -133,10 +133,8 @@ pub struct Plan {
 /// Look every required name up in the composed environment. A variable set to the empty
 /// string is set; an empty `NAME_FILE` names no file and counts as unset.
 pub fn plan(requirements: &[Requirement], env: &[Pair]) -> Plan {
-    let get = |name: &str| -> Option<&OsString> {
-        env.iter()
-            .find(|(n, _)| n == OsStr::new(name))
-            .map(|(_, v)| v)
+    let get = |name: &str| -> Option<&OsStr> {
+        env.iter().find(|pair| pair.name() == name).map(Pair::value)
     };
     let mut plan = Plan::default();
     for requirement in requirements {
@@ -149,7 +147,7 @@ pub fn plan(requirements: &[Requirement], env: &[Pair]) -> Plan {
             (None, Some(path)) => plan.reads.push(FileRead {
                 name: name.clone(),
                 file_var,
-                path: path.clone(),
+                path: path.to_os_string(),
             }),
             (None, None) => plan.errors.push(RequireError::Missing {
                 name: name.clone(),
@@ -200,7 +198,7 @@ mod tests {
     fn env(pairs: &[(&str, &str)]) -> Vec<Pair> {
         pairs
             .iter()
-            .map(|(n, v)| (OsString::from(n), OsString::from(v)))
+            .map(|(n, v)| Pair::new(n.as_ref(), v.as_ref()))
             .collect()
     }
 

@@ -79,6 +79,15 @@ pub fn to_text(value: &Value) -> Result<String, Unrepresentable> {
     })
 }
 
+/// [`to_text`], taking the value: a string's text moves instead of being copied.
+pub fn into_text(value: Value) -> Result<String, Unrepresentable> {
+    match value {
+        Value::String(s) if s.contains('\0') => Err(Unrepresentable::Nul),
+        Value::String(s) | Value::Datetime(s) => Ok(s),
+        value => to_text(&value),
+    }
+}
+
 /// Compact JSON, table keys in file order, floats spelled as Python spells them.
 fn write_json(value: &Value, out: &mut String) -> Result<(), Unrepresentable> {
     match value {

@@ -3,6 +3,7 @@
 
 use super::{Prepared, prepare, with_sources};
 use crate::cli::Cli;
+use crate::environment::Pair;
 use crate::error::{self, Error, ExitCode};
 use crate::{launch, mask, source, supervise};
 
@@ -109,8 +110,11 @@ fn start(cli: &Cli, memory: Option<&Memory>) -> Result<Prepared, Error> {
     if let (Some(memory), Some(text)) = (memory, &prepared.st_secrets) {
         memory.write(text).map_err(Error::Message)?;
         let env = &mut prepared.composed.env;
-        env.retain(|(name, _)| name != "STREAMLIT_SECRETS_FILES");
-        env.push(("STREAMLIT_SECRETS_FILES".into(), memory.path().into()));
+        env.retain(|pair| pair.name() != "STREAMLIT_SECRETS_FILES");
+        env.push(Pair::new(
+            "STREAMLIT_SECRETS_FILES".as_ref(),
+            memory.path().as_os_str(),
+        ));
     }
     if cli.verbose && !(prepared.variables.is_empty() && prepared.from_files.is_empty()) {
         let names: Vec<&str> = prepared.injected().map(|v| v.name.as_str()).collect();

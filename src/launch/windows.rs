@@ -108,7 +108,7 @@ pub fn start(
     builder
         .args(&command[1..])
         .env_clear()
-        .envs(env.iter().map(|(name, value)| (name, value)))
+        .envs(env.iter().map(|pair| (pair.name(), pair.value())))
         .creation_flags(CREATE_SUSPENDED);
     stdio(&mut builder);
     let spawned = builder.spawn();
@@ -156,8 +156,8 @@ const DEFAULT_PATHEXT: &str = ".COM;.EXE;.BAT;.CMD";
 /// (the variable is usually spelled `Path`).
 fn lookup(env: &[Pair], name: &str) -> Option<OsString> {
     env.iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.clone())
+        .find(|pair| pair.name().eq_ignore_ascii_case(name))
+        .map(|pair| pair.value().to_os_string())
 }
 
 /// The system as `which` sees it, with the child's `PATH` and `PATHEXT` in place of inject's.
