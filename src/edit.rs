@@ -147,25 +147,6 @@ pub fn splice(text: &str, mut replacements: Vec<(Range<usize>, String)>) -> Stri
     out
 }
 
-/// `s` as a TOML string: a basic string with TOML's escapes, so any text round-trips.
-pub fn toml_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// The lines put at the top of a file that gets its first key pair (root keys must come
 /// before the first table): dotenvx's note, in TOML comments.
 pub fn public_key_header(public: &str) -> String {
@@ -257,10 +238,10 @@ mod tests {
             "back\\slash\\",
             "multi\nline\r\n",
             "tab\t",
-            "\u{1}\u{7f}",
+            "\u{1}\u{7f}\u{85}\u{8}\u{c}",
             "é ß 😀",
         ] {
-            let text = format!("k = {}", toml_string(s));
+            let text = format!("k = {}", crate::value::toml_quoted(s));
             let (found, _) = strings(&text).unwrap();
             assert_eq!(found[0].value, s, "{text}");
         }

@@ -131,12 +131,21 @@ pub fn json_string(s: &str, out: &mut String) {
     quoted(s, out, false);
 }
 
-/// A TOML basic string: JSON's escapes, and DEL escaped too, as TOML wants it.
+/// A TOML basic string: JSON's escapes, and DEL escaped too, as TOML wants it; the C1
+/// controls (U+0080–U+009F, allowed raw) are escaped as well, so that no invisible character
+/// lands in a file a person reads.
 pub fn toml_string(s: &str, out: &mut String) {
     quoted(s, out, true);
 }
 
-fn quoted(s: &str, out: &mut String, escape_del: bool) {
+/// [`toml_string`], as a new string.
+pub fn toml_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    toml_string(s, &mut out);
+    out
+}
+
+fn quoted(s: &str, out: &mut String, toml: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -147,7 +156,7 @@ fn quoted(s: &str, out: &mut String, escape_del: bool) {
             '\t' => out.push_str("\\t"),
             '\u{08}' => out.push_str("\\b"),
             '\u{0c}' => out.push_str("\\f"),
-            c if c < ' ' || (escape_del && c == '\u{7f}') => {
+            c if c < ' ' || (toml && c.is_control()) => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
@@ -220,6 +229,25 @@ mod tests {
                 source: "t.toml".into(),
                 line: Some(1),
             },
+        }
+    }
+
+    #[test]
+    fn json_and_toml_strings_differ_only_in_del_and_c1() {
+        let table: &[(&str, &str, &str)] = &[
+            ("plain é", r#""plain é""#, r#""plain é""#),
+            ("q\"b\\", r#""q\"b\\""#, r#""q\"b\\""#),
+            ("\n\r\t\u{8}\u{c}", r#""\n\r\t\b\f""#, r#""\n\r\t\b\f""#),
+            ("\u{1}\u{1f}", r#""\u0001\u001f""#, r#""\u0001\u001f""#),
+            ("\u{7f}", "\"\u{7f}\"", r#""\u007f""#),
+            ("\u{85}\u{9f}", "\"\u{85}\u{9f}\"", r#""\u0085\u009f""#),
+            ("\u{a0}", "\"\u{a0}\"", "\"\u{a0}\""),
+        ];
+        for (text, json, toml) in table {
+            let mut out = String::new();
+            json_string(text, &mut out);
+            assert_eq!(out, *json, "{text:?}");
+            assert_eq!(toml_quoted(text), *toml, "{text:?}");
         }
     }
 

@@ -12,7 +12,7 @@ use crate::error::{self, Error, ExitCode};
 use crate::flatten::KeyPath;
 use crate::source::{self, Loaded};
 use crate::unseal::{self, Keyring, UnsealError};
-use crate::value::Origin;
+use crate::value::{self, Origin};
 use crate::{keys, parse};
 
 /// A variable whose value was encrypted: its source and key path (for `list`).
@@ -128,7 +128,7 @@ fn decrypt(
     let count = opened.len();
     let replacements = opened
         .into_iter()
-        .map(|(f, plain)| (f.span.clone(), edit::toml_string(&plain)))
+        .map(|(f, plain)| (f.span.clone(), value::toml_quoted(&plain)))
         .collect();
     write(file, &edit::splice(text, replacements))?;
     Ok(format!("decrypted {count} value(s)"))
@@ -151,7 +151,7 @@ fn rotate(
     // Every value opens before anything is written.
     let opened = open_all(cli, file, found, Some(public))?;
     let key = new_key(cli, &name)?;
-    let mut replacements = vec![(public.span.clone(), edit::toml_string(key.public()))];
+    let mut replacements = vec![(public.span.clone(), value::toml_quoted(key.public()))];
     for (f, plain) in &opened {
         replacements.push((f.span.clone(), seal(&name, key.public(), plain)?));
     }
@@ -215,7 +215,7 @@ fn new_key(cli: &Cli, name: &str) -> Result<PrivateKey, Error> {
 
 fn seal(name: &str, public: &str, plain: &str) -> Result<String, Error> {
     crypt::seal(public, plain)
-        .map(|sealed| edit::toml_string(&sealed))
+        .map(|sealed| value::toml_quoted(&sealed))
         .map_err(|e| Error::Message(format!("`{name}`: {e}")))
 }
 
