@@ -223,8 +223,8 @@ fn requirements(cli: &Cli) -> Result<(Vec<Requirement>, Vec<Template>), Vec<Temp
         }
     }
     if errors.is_empty() {
-        let names: Vec<Vec<Variable>> = templates.iter().map(|(_, n)| n.clone()).collect();
-        Ok((require::collect(&cli.require.names, &names), templates))
+        let names = templates.iter().flat_map(|(_, names)| names);
+        Ok((require::collect(&cli.require.names, names), templates))
     } else {
         Err(errors)
     }

@@ -48,15 +48,17 @@ pub fn template_names(
 }
 
 /// Every required name once, in the order first declared: `--require` names, then templates.
-pub fn collect(flags: &[String], templates: &[Vec<Variable>]) -> Vec<Requirement> {
+pub fn collect<'a>(
+    flags: &[String],
+    templates: impl IntoIterator<Item = &'a Variable>,
+) -> Vec<Requirement> {
     let mut out: Vec<Requirement> = Vec::new();
     let declared = flags
         .iter()
         .map(|name| (name.as_str(), Declaration::Flag))
         .chain(
             templates
-                .iter()
-                .flatten()
+                .into_iter()
                 .map(|v| (v.name.as_str(), Declaration::Template(v.origin.clone()))),
         );
     for (name, declaration) in declared {
@@ -236,7 +238,7 @@ mod tests {
     #[test]
     fn collect_merges_declarations_in_first_seen_order() {
         let t = template("B = 1\n[a]\nx = 1\n", "");
-        let got = collect(&["A_X".into(), "C".into(), "C".into()], &[t.clone(), t]);
+        let got = collect(&["A_X".into(), "C".into(), "C".into()], t.iter().chain(&t));
         assert_eq!(
             got,
             vec![
