@@ -82,6 +82,21 @@ class Chromium:
                 raise RuntimeError("Chromium closed its DevTools pipe")
             self._buffer += chunk
 
+    def page_text(self, session: str, *until: str) -> str:
+        """The page's text once it shows one of `until` (Streamlit renders after load, over a
+        websocket), or as it is when TIMEOUT runs out."""
+        deadline = time.monotonic() + TIMEOUT
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.call(
+                "Runtime.evaluate", session, expression="document.body ? document.body.innerText : ''",
+                returnByValue=True,
+            )["result"].get("value", "")
+            if any(marker in text for marker in until):
+                break
+            time.sleep(0.25)
+        return text
+
     def close(self) -> None:
         try:
             self.call("Browser.close")
@@ -103,15 +118,7 @@ def main() -> int:
             page = browser.call("Target.createTarget", url="about:blank")["targetId"]
             session = browser.call("Target.attachToTarget", targetId=page, flatten=True)["sessionId"]
             browser.call("Page.navigate", session, url=url)
-            deadline = time.monotonic() + TIMEOUT
-            text = ""
-            while time.monotonic() < deadline:
-                text = browser.call(
-                    "Runtime.evaluate", session, expression="document.body.innerText", returnByValue=True
-                )["result"].get("value", "")
-                if "TrelloClient ready" in text or "Missing" in text:
-                    break
-                time.sleep(0.25)
+            text = browser.page_text(session, "TrelloClient ready", "Missing")
             time.sleep(0.5)  # let the last frame paint before the screenshot
             html = browser.call(
                 "Runtime.evaluate", session, expression="document.documentElement.outerHTML", returnByValue=True

@@ -11,31 +11,10 @@ import json
 import os
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from check_page import Chromium  # noqa: E402 (the DevTools driver of the Trello proof)
-
-TIMEOUT = 60.0
-
-
-def report(ok: bool, what: str) -> bool:
-    print(("PASS: " if ok else "FAIL: ") + what)
-    return ok
-
-
-def page_text(browser: Chromium, session: str, until: str) -> str:
-    deadline = time.monotonic() + TIMEOUT
-    text = ""
-    while time.monotonic() < deadline:
-        text = browser.call(
-            "Runtime.evaluate", session, expression="document.body ? document.body.innerText : ''",
-            returnByValue=True,
-        )["result"].get("value", "")
-        if until in text:
-            break
-        time.sleep(0.25)
-    return text
+from expected import report  # noqa: E402
 
 
 def main() -> int:
@@ -47,7 +26,7 @@ def main() -> int:
             page = browser.call("Target.createTarget", url="about:blank")["targetId"]
             session = browser.call("Target.attachToTarget", targetId=page, flatten=True)["sessionId"]
             browser.call("Page.navigate", session, url=url)
-            text = page_text(browser, session, "auth client_id")
+            text = browser.page_text(session, "auth client_id")
             for line in [
                 "port from st.secrets.get: 8501",
                 "missing from st.secrets.get: none",
@@ -56,7 +35,7 @@ def main() -> int:
             ]:
                 results.append(report(line in text, f"Chromium: the page shows {line!r}"))
             browser.call("Page.navigate", session, url=url + "?login=1")
-            text = page_text(browser, session, "stub authorize page")
+            text = browser.page_text(session, "stub authorize page")
             results.append(report("stub authorize page" in text, "Chromium: st.login took the browser to the OpenID stub"))
         finally:
             browser.close()
