@@ -1,0 +1,226 @@
+//! PURE: `toml_parser`'s events straight into inject's tree: no list of events, no `DeTable`,
+//! no copy. Keys and strings are decoded once into the `String`s the tree keeps.
+//!
+//! This only decides whether a document is valid, and builds it when it is: when it is not,
+//! `parse` asks the `toml` crate for its message, so that errors read exactly as they always
+//! have.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use toml_parser::decoder::{Encoding, ScalarKind};
+use toml_parser::parser::{
+    Event, EventKind, EventReceiver, RecursionGuard, ValidateWhitespace, parse_document,
+};
+use toml_parser::{ErrorSink, ParseError, Source, Span};
+
+use super::LineIndex;
+use super::tree::{Document, Key, Rejected, Tab, assign, assign_inline};
+use crate::value::{Table, Value};
+
+/// How deep arrays and inline tables may nest, and how many dots a key may have: the `toml`
+/// crate's limit, so that the same documents are refused.
+const LIMIT: u32 = 80;
+
+/// The document as inject's table, or `None` when `toml` 1.2 would refuse it (a syntax error, a
+/// broken table rule, an integer that does not fit in 64 bits).
+pub(super) fn build(text: &str, source: &Arc<str>, lines: &LineIndex) -> Option<Table> {
+    let toml = Source::new(text);
+    let tokens = toml.lex().into_vec();
+    let mut builder = Builder {
+        toml,
+        source,
+        lines,
+        doc: Document::default(),
+        keys: Vec::new(),
+        stack: Vec::new(),
+        broken: false,
+    };
+    let mut verdict = Verdict::default();
+    {
+        let mut whitespace = ValidateWhitespace::new(&mut builder, toml);
+        let mut guard = RecursionGuard::new(&mut whitespace, LIMIT);
+        parse_document(&tokens, &mut guard, &mut verdict);
+    }
+    if verdict.failed || builder.broken || !builder.stack.is_empty() {
+        return None;
+    }
+    Some(builder.doc.end().ok()?.into_table(source))
+}
+
+/// Whether the parser or a decoder found anything wrong.
+#[derive(Default)]
+struct Verdict {
+    failed: bool,
+}
+
+impl ErrorSink for Verdict {
+    fn report_error(&mut self, _error: ParseError) {
+        self.failed = true;
+    }
+}
+
+/// An array or an inline table still open.
+enum Frame {
+    Array(Vec<Value>),
+    Inline { table: Tab, keys: Vec<Key> },
+}
+
+struct Builder<'s, 'l> {
+    toml: Source<'s>,
+    source: &'l Arc<str>,
+    lines: &'l LineIndex<'l>,
+    doc: Document,
+    /// The key being read, outside inline tables: a header's or a key/value pair's.
+    keys: Vec<Key>,
+    stack: Vec<Frame>,
+    /// A rule was broken: the rest of the document is only parsed, not built.
+    broken: bool,
+}
+
+impl Builder<'_, '_> {
+    fn check(&mut self, result: Result<(), Rejected>) {
+        if result.is_err() {
+            self.broken = true;
+        }
+    }
+
+    /// The `toml` crate refuses keys with as many dots as its nesting limit.
+    fn too_deep(keys: &[Key]) -> bool {
+        keys.len() > LIMIT as usize
+    }
+
+    fn header(&mut self, array: bool) {
+        if self.broken {
+            return;
+        }
+        let keys = std::mem::take(&mut self.keys);
+        if !self.stack.is_empty() || Self::too_deep(&keys) {
+            self.broken = true;
+            return;
+        }
+        let result = self.doc.header(keys, array);
+        self.check(result);
+    }
+
+    fn key(&mut self, span: Span, encoding: Option<Encoding>, error: &mut dyn ErrorSink) {
+        if self.broken {
+            return;
+        }
+        let Some(raw) = self
+            .toml
+            .get(Event::new_unchecked(EventKind::SimpleKey, encoding, span))
+        else {
+            self.broken = true;
+            return;
+        };
+        let mut text = String::new();
+        raw.decode_key(&mut text, error);
+        let key = Key {
+            text,
+            line: self.lines.line(span.start()),
+        };
+        match self.stack.last_mut() {
+            None => self.keys.push(key),
+            Some(Frame::Inline { keys, .. }) => keys.push(key),
+            Some(Frame::Array(_)) => self.broken = true,
+        }
+    }
+
+    fn scalar(&mut self, span: Span, encoding: Option<Encoding>, error: &mut dyn ErrorSink) {
+        if self.broken {
+            return;
+        }
+        let Some(raw) = self
+            .toml
+            .get(Event::new_unchecked(EventKind::Scalar, encoding, span))
+        else {
+            self.broken = true;
+            return;
+        };
+        if encoding.is_some() {
+            // A quoted string: decoded straight into the `String` the tree keeps.
+            let mut text = String::new();
+            let _ = raw.decode_scalar(&mut text, error);
+            return self.value(Value::String(text));
+        }
+        let mut text = Cow::Borrowed("");
+        let value = match raw.decode_scalar(&mut text, error) {
+            ScalarKind::Boolean(b) => Some(Value::Boolean(b)),
+            // Out of range: `parse` names the key, from the `toml` crate's tree.
+            ScalarKind::Integer(radix) => i64::from_str_radix(&text, radix.value())
+                .ok()
+                .map(Value::Integer),
+            ScalarKind::Float => Some(Value::Float(super::parse_float(&text))),
+            ScalarKind::DateTime => super::datetime(&text).map(Value::Datetime),
+            ScalarKind::String => Some(Value::String(text.into_owned())),
+        };
+        match value {
+            Some(value) => self.value(value),
+            None => self.broken = true,
+        }
+    }
+
+    /// A value is complete: it goes to the array, inline table or section it was written in.
+    fn value(&mut self, value: Value) {
+        let result = match self.stack.last_mut() {
+            None if Self::too_deep(&self.keys) => Err(Rejected),
+            None => assign(&mut self.doc.body, &mut self.keys, value),
+            Some(Frame::Array(items)) => {
+                items.push(value);
+                Ok(())
+            }
+            Some(Frame::Inline { keys, .. }) if Self::too_deep(keys) => Err(Rejected),
+            Some(Frame::Inline { table, keys }) => assign_inline(table, keys, value),
+        };
+        self.check(result);
+    }
+
+    fn close(&mut self, array: bool) {
+        if self.broken {
+            return;
+        }
+        match self.stack.pop() {
+            Some(Frame::Array(items)) if array => self.value(Value::Array(items)),
+            Some(Frame::Inline { table, .. }) if !array => {
+                self.value(Value::Table(table.into_table(self.source)));
+            }
+            _ => self.broken = true,
+        }
+    }
+}
+
+impl EventReceiver for Builder<'_, '_> {
+    fn std_table_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        self.header(false);
+    }
+    fn array_table_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        self.header(true);
+    }
+    fn inline_table_open(&mut self, _span: Span, _error: &mut dyn ErrorSink) -> bool {
+        self.stack.push(Frame::Inline {
+            table: Tab::default(),
+            keys: Vec::new(),
+        });
+        true
+    }
+    fn inline_table_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        self.close(false);
+    }
+    fn array_open(&mut self, _span: Span, _error: &mut dyn ErrorSink) -> bool {
+        self.stack.push(Frame::Array(Vec::new()));
+        true
+    }
+    fn array_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        self.close(true);
+    }
+    fn simple_key(&mut self, span: Span, encoding: Option<Encoding>, error: &mut dyn ErrorSink) {
+        self.key(span, encoding, error);
+    }
+    fn scalar(&mut self, span: Span, encoding: Option<Encoding>, error: &mut dyn ErrorSink) {
+        Builder::scalar(self, span, encoding, error);
+    }
+    fn error(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        self.broken = true;
+    }
+}
