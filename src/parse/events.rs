@@ -48,6 +48,34 @@ pub(super) fn build(text: &str, source: &Arc<str>, lines: &LineIndex) -> Option<
     Some(builder.doc.end().ok()?.into_table(source))
 }
 
+/// The text of a key or string that needs no decoding, taken as it is: a bare key, or a
+/// one-line string without escapes or control characters (most of a secrets file). `None`
+/// leaves the rest to `toml_parser`'s decoder, which also judges it.
+fn plain(raw: &str, encoding: Option<Encoding>, key: bool) -> Option<&str> {
+    // Every byte is looked at, without stopping at the first bad one: the loop vectorizes.
+    fn only(text: &str, allowed: impl Fn(u8) -> bool) -> bool {
+        text.bytes().fold(true, |ok, b| ok & allowed(b))
+    }
+    match encoding {
+        None if key => {
+            let bare = |b: u8| b.is_ascii_alphanumeric() | (b == b'_') | (b == b'-');
+            (!raw.is_empty() && only(raw, bare)).then_some(raw)
+        }
+        Some(Encoding::BasicString) => {
+            let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+            let unescaped =
+                |b: u8| ((b >= 0x20) & (b != 0x7f) & (b != b'"') & (b != b'\\')) | (b == b'\t');
+            only(inner, unescaped).then_some(inner)
+        }
+        Some(Encoding::LiteralString) => {
+            let inner = raw.strip_prefix('\'')?.strip_suffix('\'')?;
+            let literal = |b: u8| ((b >= 0x20) & (b != 0x7f) & (b != b'\'')) | (b == b'\t');
+            only(inner, literal).then_some(inner)
+        }
+        _ => None,
+    }
+}
+
 /// Whether the parser or a decoder found anything wrong.
 #[derive(Default)]
 struct Verdict {
@@ -114,8 +142,14 @@ impl Builder<'_, '_> {
             self.broken = true;
             return;
         };
-        let mut text = String::new();
-        raw.decode_key(&mut text, error);
+        let text = match plain(raw.as_str(), encoding, true) {
+            Some(text) => text.to_owned(),
+            None => {
+                let mut text = String::new();
+                raw.decode_key(&mut text, error);
+                text
+            }
+        };
         let key = Key {
             text,
             line: self.lines.line(span.start()),
@@ -140,8 +174,14 @@ impl Builder<'_, '_> {
         };
         if encoding.is_some() {
             // A quoted string: decoded straight into the `String` the tree keeps.
-            let mut text = String::new();
-            let _ = raw.decode_scalar(&mut text, error);
+            let text = match plain(raw.as_str(), encoding, false) {
+                Some(text) => text.to_owned(),
+                None => {
+                    let mut text = String::new();
+                    let _ = raw.decode_scalar(&mut text, error);
+                    text
+                }
+            };
             return self.value(Value::String(text));
         }
         let mut text = Cow::Borrowed("");

@@ -27,8 +27,9 @@ pub(super) struct Key {
 enum Node {
     /// A scalar, a static array or an inline table: closed, never extended.
     Value(Value),
-    /// A table made by a header, or implicitly by a header's or a dotted key's path.
-    Table(Tab),
+    /// A table made by a header, or implicitly by a header's or a dotted key's path. Boxed:
+    /// most entries are values, and a small entry is cheaper to move as its table grows.
+    Table(Box<Tab>),
     /// An array of tables (`[[x]]`).
     Tables(Vec<Tab>),
 }
@@ -59,19 +60,29 @@ fn hash(key: &str) -> u64 {
 
 impl Tab {
     fn find(&self, key: &str) -> Option<usize> {
+        self.find_hashed(key, self.index.as_ref().map_or(0, |_| hash(key)))
+    }
+
+    /// [`Tab::find`] with the key's hash, when the table is indexed.
+    fn find_hashed(&self, key: &str, hash: u64) -> Option<usize> {
         match &self.index {
             Some(index) => index
-                .find(hash(key), |&i| self.items[i].key.text == key)
+                .find(hash, |&i| self.items[i].key.text == key)
                 .copied(),
             None => self.items.iter().position(|item| item.key.text == key),
         }
     }
 
     fn push(&mut self, key: Key, node: Node) -> usize {
+        let key_hash = self.index.as_ref().map_or(0, |_| hash(&key.text));
+        self.push_hashed(key, key_hash, node)
+    }
+
+    fn push_hashed(&mut self, key: Key, key_hash: u64, node: Node) -> usize {
         let at = self.items.len();
         if let Some(index) = &mut self.index {
             let items = &self.items;
-            index.insert_unique(hash(&key.text), at, |&i| hash(&items[i].key.text));
+            index.insert_unique(key_hash, at, |&i| hash(&items[i].key.text));
         }
         self.items.push(Item { key, node });
         if self.index.is_none() && self.items.len() >= INDEXED {
@@ -104,7 +115,7 @@ impl Tab {
         for Item { key, node } in self.items {
             let value = match node {
                 Node::Value(value) => value,
-                Node::Table(tab) => Value::Table(tab.into_table(source)),
+                Node::Table(tab) => Value::Table((*tab).into_table(source)),
                 Node::Tables(tabs) => Value::Array(
                     tabs.into_iter()
                         .map(|tab| Value::Table(tab.into_table(source)))
@@ -141,7 +152,7 @@ fn descend<'t>(
                     dotted,
                     ..Tab::default()
                 };
-                table.push(key.clone(), Node::Table(tab))
+                table.push(key.clone(), Node::Table(Box::new(tab)))
             }
         };
         table = match &mut table.items[at].node {
@@ -163,10 +174,11 @@ pub(super) fn assign(body: &mut Tab, keys: &mut Vec<Key>, value: Value) -> Resul
     let dotted = !keys.is_empty();
     let parent = descend(body, keys, dotted)?;
     keys.clear();
-    if (dotted && !parent.implicit) || parent.find(&key.text).is_some() {
+    let key_hash = parent.index.as_ref().map_or(0, |_| hash(&key.text));
+    if (dotted && !parent.implicit) || parent.find_hashed(&key.text, key_hash).is_some() {
         return Err(Rejected);
     }
-    parent.push(key, Node::Value(value));
+    parent.push_hashed(key, key_hash, Node::Value(value));
     Ok(())
 }
 
@@ -187,7 +199,7 @@ pub(super) fn assign_inline(
                     dotted: true,
                     ..Tab::default()
                 };
-                table.push(step, Node::Table(tab))
+                table.push(step, Node::Table(Box::new(tab)))
             }
         };
         table = match &mut table.items[at].node {
@@ -233,7 +245,7 @@ impl Document {
             if let Some(at) = parent.find(&header.key.text) {
                 // Only a table that sub-tables' headers implied can be defined, and only once.
                 match parent.remove(at).node {
-                    Node::Table(tab) if tab.implicit && !tab.dotted => self.body = tab,
+                    Node::Table(tab) if tab.implicit && !tab.dotted => self.body = *tab,
                     _ => return Err(Rejected),
                 }
             }
@@ -262,9 +274,9 @@ impl Document {
                 parent.push(key, Node::Tables(vec![body]));
             }
             // `header` removed it; nothing in a section's body can add it back.
-            (Some(at), false) => parent.items[at].node = Node::Table(body),
+            (Some(at), false) => parent.items[at].node = Node::Table(Box::new(body)),
             (None, false) => {
-                parent.push(key, Node::Table(body));
+                parent.push(key, Node::Table(Box::new(body)));
             }
         }
         Ok(())
