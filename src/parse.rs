@@ -57,9 +57,8 @@ mod tree;
 /// Parse a TOML document into a table whose entries know their line.
 pub fn parse_toml(name: &str, bytes: &[u8]) -> Result<Table, ParseError> {
     let text = utf8(name, bytes)?;
-    let lines = LineIndex::new(text);
     let source: Arc<str> = name.into();
-    events::build(text, &source, &lines).ok_or_else(|| refusal(name, text, &lines))
+    events::build(text, &source).ok_or_else(|| refusal(name, text, &LineIndex::new(text)))
 }
 
 fn utf8<'a>(name: &str, bytes: &'a [u8]) -> Result<&'a str, ParseError> {

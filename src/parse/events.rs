@@ -14,7 +14,6 @@ use toml_parser::parser::{
 };
 use toml_parser::{ErrorSink, ParseError, Source, Span};
 
-use super::LineIndex;
 use super::tree::{Document, Key, Rejected, Tab, assign, assign_inline};
 use crate::value::{Table, Value};
 
@@ -24,13 +23,13 @@ const LIMIT: u32 = 80;
 
 /// The document as inject's table, or `None` when `toml` 1.2 would refuse it (a syntax error, a
 /// broken table rule, an integer that does not fit in 64 bits).
-pub(super) fn build(text: &str, source: &Arc<str>, lines: &LineIndex) -> Option<Table> {
+pub(super) fn build(text: &str, source: &Arc<str>) -> Option<Table> {
     let toml = Source::new(text);
     let tokens = toml.lex().into_vec();
     let mut builder = Builder {
         toml,
         source,
-        lines,
+        line: 1,
         doc: Document::default(),
         keys: Vec::new(),
         stack: Vec::new(),
@@ -54,7 +53,11 @@ pub(super) fn build(text: &str, source: &Arc<str>, lines: &LineIndex) -> Option<
 fn plain(raw: &str, encoding: Option<Encoding>, key: bool) -> Option<&str> {
     // Every byte is looked at, without stopping at the first bad one: the loop vectorizes.
     fn only(text: &str, allowed: impl Fn(u8) -> bool) -> bool {
-        text.bytes().fold(true, |ok, b| ok & allowed(b))
+        let refused = text
+            .as_bytes()
+            .iter()
+            .fold(0u8, |any, &b| any | u8::from(!allowed(b)));
+        refused == 0
     }
     match encoding {
         None if key => {
@@ -97,7 +100,8 @@ enum Frame {
 struct Builder<'s, 'l> {
     toml: Source<'s>,
     source: &'l Arc<str>,
-    lines: &'l LineIndex<'l>,
+    /// The line being read: 1 + the newlines seen, between tokens and in multi-line strings.
+    line: u32,
     doc: Document,
     /// The key being read, outside inline tables: a header's or a key/value pair's.
     keys: Vec<Key>,
@@ -152,7 +156,7 @@ impl Builder<'_, '_> {
         };
         let key = Key {
             text,
-            line: self.lines.line(span.start()),
+            line: self.line,
         };
         match self.stack.last_mut() {
             None => self.keys.push(key),
@@ -172,6 +176,10 @@ impl Builder<'_, '_> {
             self.broken = true;
             return;
         };
+        if let Some(Encoding::MlBasicString | Encoding::MlLiteralString) = encoding {
+            let newlines = memchr::memchr_iter(b'\n', raw.as_bytes()).count();
+            self.line = self.line.saturating_add(newlines as u32);
+        }
         if encoding.is_some() {
             // A quoted string: decoded straight into the `String` the tree keeps.
             let text = match plain(raw.as_str(), encoding, false) {
@@ -259,6 +267,9 @@ impl EventReceiver for Builder<'_, '_> {
     }
     fn scalar(&mut self, span: Span, encoding: Option<Encoding>, error: &mut dyn ErrorSink) {
         Builder::scalar(self, span, encoding, error);
+    }
+    fn newline(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        self.line = self.line.saturating_add(1);
     }
     fn error(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
         self.broken = true;

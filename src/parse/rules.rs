@@ -59,7 +59,7 @@ fn convert_value(value: &DeValue, lines: &LineIndex) -> Option<Value> {
 
 fn ours(text: &str) -> Option<Table> {
     let source: Arc<str> = "s.toml".into();
-    events::build(text, &source, &LineIndex::new(text))
+    events::build(text, &source)
 }
 
 /// Same verdict, same tree. Debug text, so that a NaN equals a NaN.

@@ -101,7 +101,7 @@ impl Tab {
     }
 
     fn reindex(&mut self) {
-        let mut index = HashTable::with_capacity(self.items.len() * 2);
+        let mut index = HashTable::with_capacity(self.items.len().max(INDEXED) * 4);
         for (i, item) in self.items.iter().enumerate() {
             let items = &self.items;
             index.insert_unique(hash(&item.key.text), i, |&j| hash(&items[j].key.text));
