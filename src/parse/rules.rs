@@ -157,10 +157,25 @@ fn table_rules() {
 #[test]
 fn deep_keys_are_refused_as_toml_refuses_them() {
     let key = vec!["k"; 81].join(".");
-    assert_eq!(ours(&format!("{key} = 1")), None);
-    assert_eq!(ours(&format!("[{key}]")), None);
-    assert_eq!(ours(&format!("t = {{{key} = 1}}")), None);
-    assert!(ours(&format!("[{}]", vec!["k"; 80].join("."))).is_some());
+    let refused = [
+        format!("{key} = 1"),
+        format!("[{key}]"),
+        format!("[[{key}]]"),
+        format!("t = {{{key} = 1}}"),
+    ];
+    for text in &refused {
+        assert_eq!(ours(text), None, "{text}");
+        agree(text).unwrap();
+    }
+    let key = vec!["k"; 80].join(".");
+    for text in [
+        format!("{key} = 1"),
+        format!("[{key}]"),
+        format!("t = {{{key} = 1}}"),
+    ] {
+        assert!(ours(&text).is_some(), "{text}");
+        agree(&text).unwrap();
+    }
 }
 
 #[test]
