@@ -898,17 +898,6 @@ mod tests {
         })
     }
 
-    /// The variables a table of good keys gives: one per value that is not a table.
-    fn leaves(table: &Table) -> usize {
-        table
-            .iter()
-            .map(|entry| match &entry.value {
-                Value::Table(inner) => leaves(inner),
-                _ => 1,
-            })
-            .sum()
-    }
-
     fn check_names(vars: &[Variable]) -> Result<(), TestCaseError> {
         let mut names = std::collections::HashSet::new();
         for var in vars {

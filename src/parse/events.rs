@@ -12,7 +12,7 @@ use toml_parser::decoder::{Encoding, ScalarKind};
 use toml_parser::parser::{
     Event, EventKind, EventReceiver, RecursionGuard, ValidateWhitespace, parse_document,
 };
-use toml_parser::{ErrorSink, ParseError, Source, Span};
+use toml_parser::{ErrorSink, ParseError, Raw, Source, Span};
 
 use super::tree::{Document, Key, Rejected, Tab, assign, assign_inline};
 use crate::value::{Table, Value};
@@ -110,7 +110,7 @@ struct Builder<'s, 'l> {
     broken: bool,
 }
 
-impl Builder<'_, '_> {
+impl<'s> Builder<'s, '_> {
     fn check(&mut self, result: Result<(), Rejected>) {
         if result.is_err() {
             self.broken = true;
@@ -135,15 +135,18 @@ impl Builder<'_, '_> {
         self.check(result);
     }
 
+    /// The source text of a key or scalar event; a span outside the text breaks the document.
+    fn raw(&mut self, kind: EventKind, span: Span, encoding: Option<Encoding>) -> Option<Raw<'s>> {
+        let raw = self.toml.get(Event::new_unchecked(kind, encoding, span));
+        self.broken |= raw.is_none();
+        raw
+    }
+
     fn key(&mut self, span: Span, encoding: Option<Encoding>, error: &mut dyn ErrorSink) {
         if self.broken {
             return;
         }
-        let Some(raw) = self
-            .toml
-            .get(Event::new_unchecked(EventKind::SimpleKey, encoding, span))
-        else {
-            self.broken = true;
+        let Some(raw) = self.raw(EventKind::SimpleKey, span, encoding) else {
             return;
         };
         let text = match plain(raw.as_str(), encoding, true) {
@@ -169,11 +172,7 @@ impl Builder<'_, '_> {
         if self.broken {
             return;
         }
-        let Some(raw) = self
-            .toml
-            .get(Event::new_unchecked(EventKind::Scalar, encoding, span))
-        else {
-            self.broken = true;
+        let Some(raw) = self.raw(EventKind::Scalar, span, encoding) else {
             return;
         };
         if let Some(Encoding::MlBasicString | Encoding::MlLiteralString) = encoding {
