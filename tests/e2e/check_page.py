@@ -82,17 +82,27 @@ class Chromium:
                 raise RuntimeError("Chromium closed its DevTools pipe")
             self._buffer += chunk
 
-    def page_text(self, session: str, *until: str) -> str:
-        """The page's text once it shows one of `until` (Streamlit renders after load, over a
-        websocket), or as it is when TIMEOUT runs out."""
+    def open(self, url: str) -> str:
+        """A new tab on `url`; returns the DevTools session that drives it."""
+        page = self.call("Target.createTarget", url="about:blank")["targetId"]
+        session = self.call("Target.attachToTarget", targetId=page, flatten=True)["sessionId"]
+        self.call("Page.navigate", session, url=url)
+        return session
+
+    def evaluate(self, session: str, expression: str) -> str:
+        """The value of a JavaScript expression in the page, as text ("" when it has none)."""
+        result = self.call("Runtime.evaluate", session, expression=expression, returnByValue=True)
+        return result["result"].get("value", "")
+
+    def page_text(self, session: str, *until: str, every: bool = False) -> str:
+        """The page's text once it shows one of `until` (all of them with `every`): Streamlit
+        renders after load, over a websocket. As it is when TIMEOUT runs out."""
+        shown = all if every else any
         deadline = time.monotonic() + TIMEOUT
         text = ""
         while time.monotonic() < deadline:
-            text = self.call(
-                "Runtime.evaluate", session, expression="document.body ? document.body.innerText : ''",
-                returnByValue=True,
-            )["result"].get("value", "")
-            if any(marker in text for marker in until):
+            text = self.evaluate(session, "document.body ? document.body.innerText : ''")
+            if shown(marker in text for marker in until):
                 break
             time.sleep(0.25)
         return text
@@ -115,14 +125,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as profile:
         browser = Chromium(profile)
         try:
-            page = browser.call("Target.createTarget", url="about:blank")["targetId"]
-            session = browser.call("Target.attachToTarget", targetId=page, flatten=True)["sessionId"]
-            browser.call("Page.navigate", session, url=url)
+            session = browser.open(url)
             text = browser.page_text(session, "TrelloClient ready", "Missing")
             time.sleep(0.5)  # let the last frame paint before the screenshot
-            html = browser.call(
-                "Runtime.evaluate", session, expression="document.documentElement.outerHTML", returnByValue=True
-            )["result"].get("value", "")
+            html = browser.evaluate(session, "document.documentElement.outerHTML")
             png = browser.call("Page.captureScreenshot", session, format="png")["data"]
         finally:
             browser.close()

@@ -86,7 +86,7 @@ port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); p
 # The page, in headless Chromium (check_page.py's driver): Streamlit serves a JS shell over HTTP
 # and renders the script's output over a websocket, so only a browser sees what the app shows.
 cat >"$work/page.py" <<'PY'
-import sys, tempfile, time
+import sys, tempfile
 sys.path.insert(0, sys.argv[1])
 from check_page import Chromium
 from expected import report
@@ -95,14 +95,9 @@ lines = [f"{name}: {length} characters" for name, length in (e.split("=") for e 
 with tempfile.TemporaryDirectory() as profile:
     browser = Chromium(profile)
     try:
-        target = browser.call("Target.createTarget", url="about:blank")["targetId"]
-        session = browser.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        browser.call("Page.navigate", session, url=url)
-        deadline, text = time.monotonic() + 60, ""
-        while time.monotonic() < deadline and not all(line in text for line in lines):
-            time.sleep(0.25)
-            text = browser.call("Runtime.evaluate", session, expression="document.body.innerText", returnByValue=True)["result"].get("value", "")
-        html = browser.call("Runtime.evaluate", session, expression="document.documentElement.outerHTML", returnByValue=True)["result"].get("value", "")
+        session = browser.open(url)
+        text = browser.page_text(session, *lines, every=True)
+        html = browser.evaluate(session, "document.documentElement.outerHTML")
     finally:
         browser.close()
 ok = [report(line in text, f"Chromium: the page shows '{line}'") for line in lines]

@@ -23,9 +23,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as profile:
         browser = Chromium(profile)
         try:
-            page = browser.call("Target.createTarget", url="about:blank")["targetId"]
-            session = browser.call("Target.attachToTarget", targetId=page, flatten=True)["sessionId"]
-            browser.call("Page.navigate", session, url=url)
+            session = browser.open(url)
             text = browser.page_text(session, "auth client_id")
             for line in [
                 "port from st.secrets.get: 8501",
