@@ -47,6 +47,16 @@ venv_with() {
   fi
 }
 
+# Build inject (release) and a venv at DIR with REQUIREMENTS installed; sets $inject and $py
+# and says which versions run. Needs $root.
+streamlit_setup() {
+  (cd "$root" && cargo build --release --locked --quiet)
+  inject=$root/target/release/inject
+  venv_with "$1" "$2" || finish
+  py=$1/bin/python
+  echo "streamlit $("$py" -c 'import streamlit; print(streamlit.__version__)'), inject $("$inject" --version)"
+}
+
 now() { date +%s.%N; }
 # Wait until URL answers an HTTP GET (at most 60 s), asked with PYTHON, while ALIVE… (a
 # command) says the server still runs. Fails when it never answered.

@@ -33,11 +33,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== setup"
-(cd "$root" && cargo build --release --locked --quiet)
-inject=$root/target/release/inject
-venv_with "$work/venv" "$here/requirements.txt" || finish
-py=$work/venv/bin/python
-echo "streamlit $("$py" -c 'import streamlit; print(streamlit.__version__)'), inject $("$inject" --version)"
+streamlit_setup "$work/venv" "$here/requirements.txt"
 
 # Production-like: the app's folder has the committed template and no secrets file, HOME is
 # empty, XDG_RUNTIME_DIR is private; the values are variables, as a platform sets them.

@@ -26,11 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== setup"
-(cd "$root" && cargo build --release --locked --quiet)
-inject=$root/target/release/inject
-venv_with "$work/venv" "$app/requirements.txt" || finish
-py=$work/venv/bin/python
-echo "streamlit $("$py" -c 'import streamlit; print(streamlit.__version__)'), inject $("$inject" --version)"
+streamlit_setup "$work/venv" "$app/requirements.txt"
 
 # Production-like: the app's directory holds no secrets file, HOME is empty, and the secrets
 # live where neither the app nor Streamlit looks.
