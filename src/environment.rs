@@ -99,6 +99,11 @@ impl Pair {
     }
 }
 
+/// The value of `name` in `env`: its first entry, as `getenv` reads it.
+pub fn get<'e>(env: &'e [Pair], name: &str) -> Option<&'e OsStr> {
+    env.iter().find(|pair| pair.name() == name).map(Pair::value)
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Settings<'a> {
     /// An inherited variable keeps its value; the file's value is skipped.

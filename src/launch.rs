@@ -12,7 +12,7 @@ use std::path::Path;
 
 use nix::errno::Errno;
 
-use crate::environment::Pair;
+use crate::environment::{self, Pair};
 use crate::error::{ExitCode, LaunchError};
 
 /// glibc's default search path (`confstr(_CS_PATH)`) when the child has no `PATH`.
@@ -164,9 +164,7 @@ fn terminated<'s>(strings: impl Iterator<Item = &'s CStr>, len: usize) -> Vec<*c
 }
 
 fn child_path(env: &[Pair]) -> &[u8] {
-    env.iter()
-        .find(|pair| pair.name() == "PATH")
-        .map_or(DEFAULT_PATH, |pair| pair.value().as_bytes())
+    environment::get(env, "PATH").map_or(DEFAULT_PATH, OsStr::as_bytes)
 }
 
 /// Inherited strings never hold NUL (the kernel split them there); injected ones were checked.

@@ -1,10 +1,10 @@
 //! PURE: required names (SPEC §5). Who declared each name, which `NAME_FILE` files must be
 //! read, and what is missing. Reading the files is the caller's job (`app.rs`).
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::fmt;
 
-use crate::environment::Pair;
+use crate::environment::{self, Pair};
 use crate::flatten::{self, FlattenError, Variable};
 use crate::value::{Origin, Table};
 
@@ -135,9 +135,7 @@ pub struct Plan {
 /// Look every required name up in the composed environment. A variable set to the empty
 /// string is set; an empty `NAME_FILE` names no file and counts as unset.
 pub fn plan(requirements: &[Requirement], env: &[Pair]) -> Plan {
-    let get = |name: &str| -> Option<&OsStr> {
-        env.iter().find(|pair| pair.name() == name).map(Pair::value)
-    };
+    let get = |name: &str| environment::get(env, name);
     let mut plan = Plan::default();
     for requirement in requirements {
         let name = &requirement.name;
