@@ -2,10 +2,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::BuildHasher as _;
 
 use hashbrown::HashTable;
-use rustc_hash::FxBuildHasher;
 
 use crate::value::{self, Origin, Table, Unrepresentable, Value};
 
@@ -253,10 +251,6 @@ fn leaves(table: &Table) -> usize {
         .sum()
 }
 
-fn hash(name: &str) -> u64 {
-    FxBuildHasher.hash_one(name)
-}
-
 /// `api-key` -> `API_KEY`: ASCII letters upper-cased, anything outside `A-Z0-9_` one `_`.
 pub fn derive(segment: &str) -> String {
     let mut name = String::with_capacity(segment.len());
@@ -352,7 +346,7 @@ impl Flattener<'_> {
                 .push(FlattenError::Refused { name, key, origin });
             return;
         }
-        let hash = hash(&name);
+        let hash = value::hash(&name);
         let variables = &self.variables;
         if let Some(&i) = self.index.find(hash, |&i| variables[i].name == name) {
             let first = &variables[i];
@@ -379,7 +373,7 @@ impl Flattener<'_> {
         };
         let variables = &self.variables;
         self.index
-            .insert_unique(hash, variables.len(), |&i| self::hash(&variables[i].name));
+            .insert_unique(hash, variables.len(), |&i| value::hash(&variables[i].name));
         self.variables.push(Variable {
             name,
             value,

@@ -126,6 +126,13 @@ fn write_json(value: &Value, out: &mut String) -> Result<(), Unrepresentable> {
     Ok(())
 }
 
+/// The hash of a key or a variable's name in inject's own indexes (`flatten`, the parser's
+/// tables): Fx, fast on short strings; the input is the user's own file.
+pub fn hash(text: &str) -> u64 {
+    use std::hash::BuildHasher as _;
+    rustc_hash::FxBuildHasher.hash_one(text)
+}
+
 /// A JSON string literal (RFC 8259 escaping; non-ASCII stays UTF-8).
 pub fn json_string(s: &str, out: &mut String) {
     quoted(s, out, false);

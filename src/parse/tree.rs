@@ -5,13 +5,11 @@
 //! the end) comes, and a table that a header defines after its sub-tables (`[a.b]`, then `[a]`)
 //! moves to the end of its parent: the order of the entries is the order the `toml` crate gives.
 
-use std::hash::BuildHasher as _;
 use std::sync::Arc;
 
 use hashbrown::HashTable;
-use rustc_hash::FxBuildHasher;
 
-use crate::value::{Entry, Origin, Table, Value};
+use crate::value::{Entry, Origin, Table, Value, hash};
 
 /// A document broke a rule; the caller asks the `toml` crate for its words (see `parse`).
 #[derive(Debug, PartialEq, Eq)]
@@ -52,10 +50,6 @@ pub(super) struct Tab {
     implicit: bool,
     /// Made or extended by a dotted key: a header can no longer define it.
     dotted: bool,
-}
-
-fn hash(key: &str) -> u64 {
-    FxBuildHasher.hash_one(key)
 }
 
 impl Tab {
