@@ -21,6 +21,12 @@ socket=inject-e2e-$$
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
   tmux -L "$socket" kill-server 2>/dev/null || true
+  # kill-server returns before the panes' processes are gone, and one may still write into
+  # $work: try again briefly before a last attempt whose failure counts.
+  for _ in 1 2 3 4 5; do
+    rm -rf "$work" 2>/dev/null && return
+    sleep 0.2
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
